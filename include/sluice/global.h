@@ -1,0 +1,61 @@
+/* global.h - the "global" section and the loaded configuration as a whole.
+ *
+ * Owns: process-wide settings (maxconn, nbthread, cpu-map, daemon, pidfile,
+ * tune.*, nosplice, maxpipes, ulimit-n) and struct config, the root that
+ * holds every proxy after loading. There is no global variable for it:
+ * main() creates one config and hands it to whoever needs it.
+ * Threading: written while parsing; read-only afterwards.
+ */
+#ifndef SLUICE_GLOBAL_H
+#define SLUICE_GLOBAL_H
+
+#include <stdint.h>
+#include "list.h"
+
+#define MAX_THREADS 64
+
+struct proxy;
+
+struct global_cfg {
+	unsigned maxconn;	/* 0: derived from RLIMIT_NOFILE at start-up */
+	unsigned nbthread;	/* 0: one per CPU of the inherited affinity mask */
+	int cpu_map[MAX_THREADS];	/* thread i -> CPU, -1: automatic */
+	int cpu_map_set;	/* any cpu-map line seen */
+	int daemon;
+	char *pidfile;
+	unsigned bufsize;	/* tune.bufsize, default 16384 */
+	unsigned maxaccept;	/* tune.maxaccept, default 64 */
+	int nosplice;
+	unsigned maxpipes;	/* 0: derived from maxconn (maxconn / 4) */
+	unsigned ulimit_n;	/* "ulimit-n", 0: not set; applied at start-up */
+	struct list loggers;	/* struct logger, used by "log global" */
+	char *log_tag;		/* "log-tag", default "sluice" */
+	char *hostname;		/* "localpeer"/"node" not supported; gethostname() */
+	const char *conf_file;	/* where "global" was first seen */
+	int conf_line;
+};
+
+struct config {
+	struct global_cfg global;
+	struct proxy *proxies;		/* frontends, backends, listens, in file order */
+	struct proxy *defaults;		/* every defaults section, newest first */
+	int nb_proxies;
+	/* command line */
+	int check_only;			/* -c */
+	int foreground;			/* -db */
+	int debug;			/* -d */
+	int nfiles;
+	char **files;
+	/* names of the files loaded (strdup'd by cfg_load_files): the
+	 * conf_file pointers of proxies, servers, ... point here */
+	int nfile_names;
+	char **file_names;
+};
+
+void config_init(struct config *conf);
+void config_free(struct config *conf);
+/* A proxy having every bit of cap (PX_CAP_FE finds frontends and listens);
+ * cap PX_CAP_DEFAULTS looks up named defaults sections, newest first. */
+struct proxy *config_find_proxy(const struct config *conf, const char *name, unsigned cap);
+
+#endif

@@ -1,0 +1,90 @@
+/* worker.h - worker threads and the process-wide runtime they share.
+ *
+ * Owns: struct runtime (the loaded config, the workers, the global
+ * connection count and which threads have paused their listeners) and
+ * struct worker (one thread: its event loop, pools, listening sockets,
+ * sessions and an inbox for sessions handed over by other threads).
+ * Threading: a worker's fields belong to its thread, except the inbox
+ * (guarded by inbox_lock) and loop_wake(). The runtime's counters are
+ * atomics.
+ */
+#ifndef SLUICE_WORKER_H
+#define SLUICE_WORKER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include "list.h"
+#include "loop.h"
+#include "pool.h"
+#include "timer.h"
+
+struct config;
+struct listener;
+struct runtime;
+
+/* One listening socket polled by one worker. */
+struct wlistener {
+	struct io io;
+	struct listener *li;
+	struct worker *w;
+	struct task more;	/* accept batch cut short: continue */
+	int paused;		/* removed from epoll for back-pressure */
+};
+
+struct relay_pipe;
+
+/* Per-thread pool of empty pipes for splice(). */
+struct pipe_pool {
+	struct relay_pipe *free;	/* singly linked */
+	unsigned nfree;
+	unsigned pipe_size;		/* bytes a pipe holds */
+};
+
+struct worker {
+	unsigned id;		/* 0-based */
+	pthread_t thread;
+	int cpu;		/* CPU pinned to, -1 if not pinned */
+	struct runtime *rt;
+	struct config *conf;
+	struct loop loop;
+	struct pool sess_pool;
+	struct pool buf_pool;
+	struct pipe_pool pipes;
+	struct wlistener *listeners;
+	unsigned nlisteners;
+	int listeners_paused;	/* 1 while back-pressure or EMFILE holds them */
+	struct timer resume_timer;	/* EMFILE: retry accepting later */
+	uint64_t last_emfile_log;
+
+	pthread_mutex_t inbox_lock;
+	struct list inbox;	/* struct pendconn granted by other threads */
+	struct task inbox_task;
+
+	struct list sessions;	/* every live session of this thread */
+	unsigned nb_sessions;
+	int stopping;		/* soft stop: listeners closed, draining */
+};
+
+struct runtime {
+	struct config *conf;
+	struct worker *workers;
+	unsigned nworkers;
+	unsigned maxconn;		/* effective global maxconn */
+	_Atomic unsigned actconn;	/* current sessions, all threads */
+	_Atomic uint64_t paused_mask;	/* workers whose listeners wait for a slot */
+	_Atomic unsigned pipes_used;	/* against maxpipes */
+	unsigned maxpipes;
+	_Atomic int stopping;
+};
+
+int runtime_start(struct runtime *rt, struct config *conf, unsigned nworkers);
+/* Ask every worker to stop now (hard) or after draining (soft). */
+void runtime_stop(struct runtime *rt, int soft);
+void runtime_join(struct runtime *rt);
+void runtime_free(struct runtime *rt);
+
+/* A slot freed somewhere: wake workers whose listeners are paused. */
+void runtime_slot_freed(struct runtime *rt);
+
+#endif

@@ -1,0 +1,390 @@
+/* lb_hash.c - source and hash: map-based and consistent (bounded load).
+ *
+ * The caller hashes the key (client address for "source", the sample for
+ * "hash <expr>") with lb_hash_bytes() and passes it to pick().
+ *
+ * map-based: an interleaved table where each usable server appears uweight
+ * times (weights divided by their gcd); slot = hash % size. Like HAProxy's
+ * it is static: runtime weight changes other than to/from 0 are ignored,
+ * because any change of the table size moves almost every key.
+ *
+ * consistent: a Maglev-style lookup table of prime size M chosen from the
+ * number of configured servers (never from the usable count, which would
+ * reshuffle everything when a server leaves). Each server walks its own
+ * permutation of the slots, (offset + p * skip) mod M, both derived from a
+ * hash of "puid:name" so the table is the same across reloads and hosts.
+ * Servers visit their p-th slot at the "time" -ln(1 - (p+1)/(M+1)) / w
+ * (an exponential clock of rate eweight), and a slot belongs to the first
+ * server that visits it. The owner of a slot is thus a pure function of
+ * the servers present (as with rendezvous hashing): when a server leaves,
+ * exactly its slots move, and a server's share follows its weight.
+ * Maglev's original round-robin fill balances slightly better but moves
+ * about 1% of other keys on each change; we prefer strict stability.
+ * Bounded load ("hash-balance-factor F"): a server is acceptable when
+ * cur_conns + 1 <= ceil(F/100 * (total + 1) * w / W), the average load
+ * scaled by its weight share (equal weights: F/100 * (total + 1) / n).
+ * From the hashed slot, pick() walks the table to the next acceptable
+ * server; one always exists since the bound is above the average.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sluice/cfg.h"
+#include "sluice/lb.h"
+#include "sluice/proxy.h"
+#include "sluice/server.h"
+
+/* ------------------------------------------------------------------ */
+/* map-based                                                          */
+
+struct map_state {
+	unsigned n, len;
+	struct server **srv;
+	uint32_t *seq;		/* slot -> index into srv */
+};
+
+static struct map_state *map_build(struct server **tmp, unsigned n, unsigned *w)
+{
+	struct map_state *st;
+	unsigned i, kept = 0, len;
+
+	for (i = 0; i < n; i++) {
+		if (!tmp[i]->uweight)
+			continue;
+		w[kept] = tmp[i]->uweight;
+		tmp[kept++] = tmp[i];
+	}
+	len = lb_seq_len(w, kept);
+	st = calloc(1, sizeof(*st) + kept * sizeof(*st->srv) + len * sizeof(*st->seq));
+	if (!st)
+		return NULL;
+	st->n = kept;
+	st->len = len;
+	st->srv = (struct server **)(st + 1);
+	st->seq = (uint32_t *)(st->srv + kept);
+	memcpy(st->srv, tmp, kept * sizeof(*tmp));
+	if (lb_build_sequence(w, kept, st->seq) < 0) {
+		free(st);
+		return NULL;
+	}
+	return st;
+}
+
+static void map_update(struct proxy *be)
+{
+	struct server **tmp = malloc((be->nb_srv + 1) * sizeof(*tmp));
+	unsigned *w = malloc((be->nb_srv + 1) * sizeof(*w));
+	struct map_state *st = NULL;
+	int backups = 0;
+
+	if (tmp && w)
+		st = map_build(tmp, lb_collect(be, tmp, &backups), w);
+	free(tmp);
+	free(w);
+	if (st)
+		lb_publish(be, st, st->n, backups);
+}
+
+/* A hashing algorithm returns its server even when full: the caller queues
+ * on it, which keeps the affinity. avoid moves to the next distinct usable
+ * server of the table. */
+static struct server *map_pick(struct proxy *be, uint64_t hash,
+			       const struct server *avoid, int *all_full)
+{
+	struct map_state *st = atomic_load_explicit(&be->lb.state, memory_order_acquire);
+	struct server *first;
+	unsigned i, pos;
+
+	(void)all_full;
+	if (!st || !st->len)
+		return NULL;
+	pos = hash % st->len;
+	first = st->srv[st->seq[pos]];
+	if (first != avoid && srv_is_usable(first))
+		return first;
+	for (i = 1; i < st->len; i++) {
+		struct server *s = st->srv[st->seq[(pos + i) % st->len]];
+
+		if (s != first && s != avoid && srv_is_usable(s))
+			return s;
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* consistent: table construction                                     */
+
+struct chash_state {
+	unsigned n;
+	uint32_t m;		/* table size, prime */
+	uint64_t wsum;		/* sum of w */
+	struct server **srv;
+	unsigned *w;		/* eweight snapshot */
+	uint32_t *table;	/* slot -> index into srv */
+};
+
+/* Big enough for ~100 slots per configured server, so shares stay within
+ * a few percent of the weights. */
+static uint32_t chash_size(unsigned nb_srv)
+{
+	static const uint32_t primes[] = {
+		65537, 131071, 262147, 524287, 1048573, 2097143, 4194301
+	};
+	unsigned i;
+
+	for (i = 0; i < CFG_ARRAY_SIZE(primes) - 1; i++)
+		if (primes[i] >= (uint64_t)nb_srv * 100)
+			break;
+	return primes[i];
+}
+
+/* log2(x) for x >= 1, in 32.32 fixed point: integer part from the bit
+ * length, fraction bits by repeated squaring of the mantissa. */
+static uint64_t log2_q32(uint32_t x)
+{
+	int e = 31 - __builtin_clz(x), b;
+	uint64_t r = (uint64_t)e << 32;
+	uint64_t y = ((uint64_t)x << 31) >> e;	/* mantissa in [1,2), Q31 */
+
+	for (b = 31; b >= 0; b--) {
+		y = (y * y) >> 31;
+		if (y >= (2ULL << 31)) {
+			y >>= 1;
+			r |= 1ULL << b;
+		}
+	}
+	return r;
+}
+
+/* Per-build scratch: each server's position in its permutation, and the
+ * visit times t[p] = log2(M+1) - log2(M-p), computed as far as needed. */
+struct chash_build {
+	uint32_t m;
+	const unsigned *w;
+	uint32_t *p;		/* next permutation position, per server */
+	uint32_t *slot;		/* (offset + p * skip) mod m, per server */
+	uint32_t *skip;
+	uint64_t *t;
+	uint32_t t_done;	/* t[0..t_done) are valid */
+	uint64_t log_m1;
+	uint32_t *heap;		/* server indexes, earliest next visit first */
+};
+
+static uint64_t chash_time(struct chash_build *b, uint32_t p)
+{
+	while (b->t_done <= p) {
+		b->t[b->t_done] = b->log_m1 - log2_q32(b->m - b->t_done);
+		b->t_done++;
+	}
+	return b->t[p];
+}
+
+/* Server i visits its next slot before server j: t_i / w_i < t_j / w_j,
+ * ties to file order. Times stay below 2^37 and weights below 2^9. */
+static int chash_before(struct chash_build *b, uint32_t i, uint32_t j)
+{
+	uint64_t l = chash_time(b, b->p[i]) * b->w[j];
+	uint64_t r = chash_time(b, b->p[j]) * b->w[i];
+
+	return l != r ? l < r : i < j;
+}
+
+static void chash_sift_down(struct chash_build *b, uint32_t n, uint32_t pos)
+{
+	for (;;) {
+		uint32_t l = 2 * pos + 1, r = l + 1, min = pos, tmp;
+
+		if (l < n && chash_before(b, b->heap[l], b->heap[min]))
+			min = l;
+		if (r < n && chash_before(b, b->heap[r], b->heap[min]))
+			min = r;
+		if (min == pos)
+			return;
+		tmp = b->heap[pos];
+		b->heap[pos] = b->heap[min];
+		b->heap[min] = tmp;
+		pos = min;
+	}
+}
+
+/* Offset and skip of a server's permutation, from its id and name. */
+static void chash_perm(const struct server *s, uint32_t m, uint32_t *offset, uint32_t *skip)
+{
+	char key[256];
+	int len = snprintf(key, sizeof(key), "%d:%s", s->puid, s->name ? s->name : "");
+	uint64_t h1, h2;
+
+	if (len < 0 || (size_t)len >= sizeof(key))
+		len = sizeof(key) - 1;
+	h1 = lb_hash_bytes(key, len);
+	h2 = lb_hash_bytes(&h1, sizeof(h1));
+	*offset = h1 % m;
+	*skip = h2 % (m - 1) + 1;
+}
+
+/* Replay the servers' visits in time order; the first visitor owns a slot. */
+static void chash_fill(struct chash_build *b, struct chash_state *st)
+{
+	uint32_t filled = 0, n = st->n, i;
+
+	for (i = 0; i < st->m; i++)
+		st->table[i] = UINT32_MAX;
+	for (i = 0; i < n; i++)
+		b->heap[i] = i;
+	for (i = n / 2; i-- > 0;)
+		chash_sift_down(b, n, i);
+	while (filled < st->m) {
+		uint32_t s = b->heap[0];
+
+		if (st->table[b->slot[s]] == UINT32_MAX) {
+			st->table[b->slot[s]] = s;
+			filled++;
+		}
+		/* a server that saw all m slots filled them all: unreachable */
+		if (++b->p[s] >= st->m)
+			break;
+		b->slot[s] += b->skip[s];
+		if (b->slot[s] >= st->m)
+			b->slot[s] -= st->m;
+		chash_sift_down(b, n, 0);
+	}
+}
+
+static int chash_build_table(struct chash_state *st)
+{
+	struct chash_build b = { .m = st->m, .w = st->w };
+	uint32_t i, n = st->n;
+	int ret = -1;
+
+	b.p = calloc(n, sizeof(*b.p));
+	b.slot = malloc(n * sizeof(*b.slot));
+	b.skip = malloc(n * sizeof(*b.skip));
+	b.heap = malloc(n * sizeof(*b.heap));
+	b.t = malloc((size_t)st->m * sizeof(*b.t));
+	if (b.p && b.slot && b.skip && b.heap && b.t) {
+		b.log_m1 = log2_q32(st->m + 1);
+		for (i = 0; i < n; i++)
+			chash_perm(st->srv[i], st->m, &b.slot[i], &b.skip[i]);
+		chash_fill(&b, st);
+		ret = 0;
+	}
+	free(b.p);
+	free(b.slot);
+	free(b.skip);
+	free(b.heap);
+	free(b.t);
+	return ret;
+}
+
+static struct chash_state *chash_alloc(struct proxy *be, uint32_t m)
+{
+	unsigned cap = be->nb_srv + 1;
+	struct chash_state *st;
+
+	st = calloc(1, sizeof(*st) + cap * (sizeof(*st->srv) + sizeof(*st->w)) +
+		       (size_t)m * sizeof(*st->table));
+	if (!st)
+		return NULL;
+	st->m = m;
+	st->srv = (struct server **)(st + 1);
+	st->w = (unsigned *)(st->srv + cap);
+	st->table = (uint32_t *)(st->w + cap);
+	return st;
+}
+
+static void chash_update(struct proxy *be)
+{
+	struct chash_state *st = chash_alloc(be, chash_size(be->nb_srv));
+	unsigned i;
+	int backups;
+
+	if (!st)
+		return;	/* keep serving from the previous state */
+	st->n = lb_collect(be, st->srv, &backups);
+	for (i = 0; i < st->n; i++) {
+		st->w[i] = atomic_load_explicit(&st->srv[i]->eweight, memory_order_relaxed);
+		st->wsum += st->w[i];
+	}
+	if (st->n && chash_build_table(st) < 0) {
+		free(st);
+		return;
+	}
+	lb_publish(be, st, st->n, backups);
+}
+
+/* ------------------------------------------------------------------ */
+/* consistent: lookup                                                 */
+
+static uint64_t chash_total_conns(const struct chash_state *st)
+{
+	uint64_t total = 0;
+	unsigned i;
+
+	for (i = 0; i < st->n; i++)
+		total += atomic_load_explicit(&st->srv[i]->cur_conns, memory_order_relaxed);
+	return total;
+}
+
+/* cur + 1 <= ceil(F * (total + 1) * w / (100 * W))  <=>
+ * cur * 100 * W < F * (total + 1) * w */
+static int chash_under_bound(const struct chash_state *st, unsigned k,
+			     unsigned factor, uint64_t total)
+{
+	unsigned cur = atomic_load_explicit(&st->srv[k]->cur_conns, memory_order_relaxed);
+	unsigned __int128 lhs = (unsigned __int128)cur * 100 * st->wsum;
+	unsigned __int128 rhs = (unsigned __int128)factor * (total + 1) * st->w[k];
+
+	return lhs < rhs;
+}
+
+static struct server *chash_pick(struct proxy *be, uint64_t hash,
+				 const struct server *avoid, int *all_full)
+{
+	struct chash_state *st = atomic_load_explicit(&be->lb.state, memory_order_acquire);
+	unsigned factor = be->lb.hash_balance_factor;
+	uint32_t pos, i, rejected = UINT32_MAX;
+	uint64_t total = 0;
+
+	(void)all_full;
+	if (!st || !st->n)
+		return NULL;
+	pos = hash % st->m;
+	if (factor)
+		total = chash_total_conns(st);
+	for (i = 0; i < st->m; i++) {
+		uint32_t k = st->table[(pos + i) % st->m];
+		struct server *s = st->srv[k];
+
+		if (k == rejected)
+			continue;	/* runs of one owner: decided already */
+		if (s != avoid && srv_is_usable(s) &&
+		    (!factor || chash_under_bound(st, k, factor, total)))
+			return s;
+		rejected = k;
+	}
+	/* only reachable through races on the counters: keep the affinity */
+	if (factor) {
+		struct server *s = st->srv[st->table[pos]];
+
+		if (s != avoid && srv_is_usable(s))
+			return s;
+	}
+	return NULL;
+}
+
+const struct lb_ops lb_map_hash_ops = {
+	.name = "map-based hash",
+	.init = lb_init_state,
+	.update = map_update,
+	.pick = map_pick,
+	.deinit = lb_free_state,
+};
+
+const struct lb_ops lb_chash_ops = {
+	.name = "consistent hash",
+	.init = lb_init_state,
+	.update = chash_update,
+	.pick = chash_pick,
+	.deinit = lb_free_state,
+};
