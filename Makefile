@@ -22,7 +22,7 @@ UNIT_BINS := $(UNIT_SRCS:reg-tests/unit/%.c=build/unit/%)
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
               -fno-sanitize-recover=undefined -DSLUICE_POOL_NOCACHE
 
-.PHONY: all asan unit test test-unit test-reg test-asan run deps test-deps fuzz clean bench
+.PHONY: all asan unit test test-unit test-reg test-asan test-fuzz run deps test-deps fuzz clean bench
 
 all: sluice
 
@@ -69,6 +69,7 @@ test: test-deps
 	$(MAKE) test-unit
 	$(MAKE) test-reg
 	$(MAKE) test-asan
+	$(MAKE) test-fuzz
 
 run: deps
 	$(MAKE) sluice
@@ -82,6 +83,12 @@ build/fuzz/%: fuzz/%.c $(filter-out src/main.c,$(SRCS))
 	  -fsanitize=fuzzer,address,undefined -DSLUICE_POOL_NOCACHE -DSLUICE_VERSION='"$(VERSION)"' \
 	  -o $@ $< $(filter-out src/main.c,$(SRCS))
 fuzz: $(FUZZ_BINS)
+
+# A short smoke run of every fuzz target (crashes fail the test run).
+test-fuzz: fuzz
+	@for f in $(FUZZ_BINS); do mkdir -p build/fuzz/corpus-$$(basename $$f); \
+	  $$f -max_total_time=10 -print_final_stats=0 build/fuzz/corpus-$$(basename $$f) >build/fuzz/$$(basename $$f).log 2>&1 \
+	  || { tail -30 build/fuzz/$$(basename $$f).log; exit 1; }; echo "$$f: 10 s, no crash"; done
 
 bench: sluice
 	../shared/bench/run.sh --bin "$(CURDIR)/sluice"

@@ -139,13 +139,16 @@ static uint32_t chash_size(unsigned nb_srv)
 	return primes[i];
 }
 
-/* log2(x) for x >= 1, in 32.32 fixed point: integer part from the bit
- * length, fraction bits by repeated squaring of the mantissa. */
-static uint64_t log2_q32(uint32_t x)
+/* log2 in 32.32 fixed point, from a table of log2(1 + k/2^LOG_BITS)
+ * interpolated linearly: monotonic, exact to ~2^-24, no libm needed. */
+#define LOG_BITS 11
+static uint64_t log_tab[(1 << LOG_BITS) + 1];
+
+/* log2(y) for y in [1,2) given in Q31, by repeated squaring */
+static uint64_t log2_mantissa_slow(uint64_t y)
 {
-	int e = 31 - __builtin_clz(x), b;
-	uint64_t r = (uint64_t)e << 32;
-	uint64_t y = ((uint64_t)x << 31) >> e;	/* mantissa in [1,2), Q31 */
+	uint64_t r = 0;
+	int b;
 
 	for (b = 31; b >= 0; b--) {
 		y = (y * y) >> 31;
@@ -157,55 +160,24 @@ static uint64_t log2_q32(uint32_t x)
 	return r;
 }
 
-/* Per-build scratch: each server's position in its permutation, and the
- * visit times t[p] = log2(M+1) - log2(M-p), computed as far as needed. */
-struct chash_build {
-	uint32_t m;
-	const unsigned *w;
-	uint32_t *p;		/* next permutation position, per server */
-	uint32_t *slot;		/* (offset + p * skip) mod m, per server */
-	uint32_t *skip;
-	uint64_t *t;
-	uint32_t t_done;	/* t[0..t_done) are valid */
-	uint64_t log_m1;
-	uint32_t *heap;		/* server indexes, earliest next visit first */
-};
-
-static uint64_t chash_time(struct chash_build *b, uint32_t p)
+__attribute__((constructor)) static void log_tab_init(void)
 {
-	while (b->t_done <= p) {
-		b->t[b->t_done] = b->log_m1 - log2_q32(b->m - b->t_done);
-		b->t_done++;
-	}
-	return b->t[p];
+	unsigned k;
+
+	for (k = 0; k < (1u << LOG_BITS); k++)
+		log_tab[k] = log2_mantissa_slow((1ULL << 31) + ((uint64_t)k << (31 - LOG_BITS)));
+	log_tab[1u << LOG_BITS] = 1ULL << 32;
 }
 
-/* Server i visits its next slot before server j: t_i / w_i < t_j / w_j,
- * ties to file order. Times stay below 2^37 and weights below 2^9. */
-static int chash_before(struct chash_build *b, uint32_t i, uint32_t j)
+static uint64_t log2_q32(uint32_t x)
 {
-	uint64_t l = chash_time(b, b->p[i]) * b->w[j];
-	uint64_t r = chash_time(b, b->p[j]) * b->w[i];
+	int e = 31 - __builtin_clz(x);
+	uint32_t frac = (uint32_t)(((uint64_t)x << (31 - e)) & 0x7fffffff);
+	uint32_t k = frac >> (31 - LOG_BITS);
+	uint64_t rem = frac & ((1u << (31 - LOG_BITS)) - 1);
 
-	return l != r ? l < r : i < j;
-}
-
-static void chash_sift_down(struct chash_build *b, uint32_t n, uint32_t pos)
-{
-	for (;;) {
-		uint32_t l = 2 * pos + 1, r = l + 1, min = pos, tmp;
-
-		if (l < n && chash_before(b, b->heap[l], b->heap[min]))
-			min = l;
-		if (r < n && chash_before(b, b->heap[r], b->heap[min]))
-			min = r;
-		if (min == pos)
-			return;
-		tmp = b->heap[pos];
-		b->heap[pos] = b->heap[min];
-		b->heap[min] = tmp;
-		pos = min;
-	}
+	return ((uint64_t)e << 32) + log_tab[k] +
+	       (((log_tab[k + 1] - log_tab[k]) * rem) >> (31 - LOG_BITS));
 }
 
 /* Offset and skip of a server's permutation, from its id and name. */
@@ -223,58 +195,86 @@ static void chash_perm(const struct server *s, uint32_t m, uint32_t *offset, uin
 	*skip = h2 % (m - 1) + 1;
 }
 
-/* Replay the servers' visits in time order; the first visitor owns a slot. */
-static void chash_fill(struct chash_build *b, struct chash_state *st)
+/* Per-build scratch. t[p] = log2(M+1) - log2(M-p) is the visit time of
+ * permutation position p for weight 1; best[j] the time of slot j's owner.
+ * A server of weight w visits position p at t[p] / w. */
+struct chash_build {
+	uint64_t *t;
+	uint64_t *best;
+	uint64_t kt;		/* latest slot time seen (as kt / kw), 0: none */
+	unsigned kw;
+};
+
+/* The latest owner time over all slots: no later visit can win a slot. */
+static void chash_update_limit(struct chash_build *b, const struct chash_state *st)
 {
-	uint32_t filled = 0, n = st->n, i;
+	uint32_t j;
 
-	for (i = 0; i < st->m; i++)
-		st->table[i] = UINT32_MAX;
-	for (i = 0; i < n; i++)
-		b->heap[i] = i;
-	for (i = n / 2; i-- > 0;)
-		chash_sift_down(b, n, i);
-	while (filled < st->m) {
-		uint32_t s = b->heap[0];
+	b->kt = 0;
+	b->kw = 1;
+	for (j = 0; j < st->m; j++) {
+		unsigned w = st->w[st->table[j]];
 
-		if (st->table[b->slot[s]] == UINT32_MAX) {
-			st->table[b->slot[s]] = s;
-			filled++;
+		if (b->best[j] * b->kw > b->kt * w) {
+			b->kt = b->best[j];
+			b->kw = w;
 		}
-		/* a server that saw all m slots filled them all: unreachable */
-		if (++b->p[s] >= st->m)
-			break;
-		b->slot[s] += b->skip[s];
-		if (b->slot[s] >= st->m)
-			b->slot[s] -= st->m;
-		chash_sift_down(b, n, 0);
 	}
 }
 
+/* Walk server i's permutation; it takes each slot it visits earlier than
+ * the current owner (ties stay with the lower index, visited first). */
+static void chash_sweep(struct chash_build *b, struct chash_state *st, uint32_t i,
+			uint32_t slot, uint32_t skip)
+{
+	uint64_t wi = st->w[i];
+	uint32_t p;
+
+	for (p = 0; p < st->m; p++) {
+		uint64_t tp = b->t[p];
+		uint32_t o = st->table[slot];
+
+		if (b->kt && tp * b->kw >= b->kt * wi)
+			break;	/* later than every owner: nothing left to win */
+		if (o == UINT32_MAX || tp * st->w[o] < b->best[slot] * wi) {
+			st->table[slot] = i;
+			b->best[slot] = tp;
+		}
+		slot += skip;
+		if (slot >= st->m)
+			slot -= st->m;
+	}
+}
+
+/* Owner of a slot = the server that visits it first, a pure function of
+ * the set of servers. Sweeping server by server with an early stop costs
+ * about M * ln(M) * log2(n) steps. */
 static int chash_build_table(struct chash_state *st)
 {
-	struct chash_build b = { .m = st->m, .w = st->w };
-	uint32_t i, n = st->n;
-	int ret = -1;
+	struct chash_build b = { 0 };
+	uint32_t i, j, offset, skip;
+	uint64_t log_m1 = log2_q32(st->m + 1);
 
-	b.p = calloc(n, sizeof(*b.p));
-	b.slot = malloc(n * sizeof(*b.slot));
-	b.skip = malloc(n * sizeof(*b.skip));
-	b.heap = malloc(n * sizeof(*b.heap));
 	b.t = malloc((size_t)st->m * sizeof(*b.t));
-	if (b.p && b.slot && b.skip && b.heap && b.t) {
-		b.log_m1 = log2_q32(st->m + 1);
-		for (i = 0; i < n; i++)
-			chash_perm(st->srv[i], st->m, &b.slot[i], &b.skip[i]);
-		chash_fill(&b, st);
-		ret = 0;
+	b.best = malloc((size_t)st->m * sizeof(*b.best));
+	if (!b.t || !b.best) {
+		free(b.t);
+		free(b.best);
+		return -1;
 	}
-	free(b.p);
-	free(b.slot);
-	free(b.skip);
-	free(b.heap);
+	for (j = 0; j < st->m; j++) {
+		b.t[j] = log_m1 - log2_q32(st->m - j);
+		st->table[j] = UINT32_MAX;
+	}
+	for (i = 0; i < st->n; i++) {
+		chash_perm(st->srv[i], st->m, &offset, &skip);
+		chash_sweep(&b, st, i, offset, skip);
+		if (((i + 1) & i) == 0 || i + 1 == st->n)	/* 1, 2, 4, 8, ... */
+			chash_update_limit(&b, st);
+	}
 	free(b.t);
-	return ret;
+	free(b.best);
+	return 0;
 }
 
 static struct chash_state *chash_alloc(struct proxy *be, uint32_t m)

@@ -314,12 +314,11 @@ static enum fwd_status forward(struct session *s, const struct dir *d)
 {
 	enum fwd_status st;
 
-	if (!(s->flags & d->splice))
-		return forward_buffer(s, d);
-	/* Bytes already buffered must leave before spliced ones. */
-	if (*d->buf) {
+	/* Bytes already buffered must leave before spliced ones, and a read
+	 * may turn the direction "bulk" half-way: re-check after it. */
+	if (!(s->flags & d->splice) || *d->buf) {
 		st = forward_buffer(s, d);
-		if (st != FWD_IDLE || *d->buf)
+		if (st != FWD_IDLE || *d->buf || !(s->flags & d->splice))
 			return st;
 	}
 	return forward_splice(s, d);

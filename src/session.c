@@ -215,6 +215,7 @@ static void session_timer_cb(struct timer *t)
 		if (!backend_unqueue(s))
 			return;	/* a slot is on its way: session_granted() follows */
 		atomic_fetch_add(&s->be->ctr.queue_timeouts, 1);
+		s->t_queue = (int32_t)(now_ms(s) - s->t_accept);	/* %Tw: time queued */
 		set_term(s, 's', 'Q');
 		session_close(s);
 		return;

@@ -1,9 +1,13 @@
 /* test_lb.c - balancing algorithms, on proxies and servers built by hand. */
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "sluice/cfg.h"
+#include "sluice/global.h"
 #include "sluice/lb.h"
 #include "sluice/proxy.h"
 #include "sluice/qsbr.h"
@@ -223,7 +227,7 @@ static void test_static_rr(void)
 {
 	static const unsigned w[] = { 2, 1 };
 	enum lb_algo algos[] = { LB_ALGO_ROUNDROBIN, LB_ALGO_STATIC_RR };
-	unsigned expect0[] = { 300, 600 }, a;
+	unsigned expect0[] = { 450, 600 }, a;	/* 1:1 vs 2:1 */
 
 	for (a = 0; a < 2; a++) {
 		struct server *srv[2];
@@ -746,8 +750,8 @@ struct race {
 	struct proxy *px;
 	struct server *srv[8];
 	_Atomic int stop;
+	_Atomic unsigned started;
 	_Atomic unsigned long bad, picks;
-	unsigned tid;
 };
 
 struct reader_arg {
@@ -762,6 +766,7 @@ static void *race_reader(void *arg)
 	unsigned long i = 0;
 
 	qsbr_online(ra->tid);
+	atomic_fetch_add(&r->started, 1);
 	while (!atomic_load(&r->stop)) {
 		int full;
 		struct server *s = lb_pick(r->px, key_hash(i), NULL, &full);
@@ -790,7 +795,9 @@ static void race_algo(enum lb_algo algo, int consistent)
 		ra[i] = (struct reader_arg){ &r, i };
 		pthread_create(&th[i], NULL, race_reader, &ra[i]);
 	}
-	for (i = 0; i < 300; i++) {
+	while (atomic_load(&r.started) < NREADERS)
+		;
+	for (i = 0; i < 100; i++) {
 		struct server *s = r.srv[i % 8];
 
 		set_state(s, atomic_load(&s->state) == SRV_ST_UP ? SRV_ST_DOWN : SRV_ST_UP);
@@ -816,6 +823,144 @@ static void test_concurrency(void)
 	qsbr_shutdown();
 }
 
+/* ------------------------------------------------------------------ */
+/* Keywords, through the real configuration loader                    */
+
+static char cfg_dir[64];
+static char cfg_out[8192];	/* stderr of the last load */
+static struct config cfg_conf;
+
+static int load_cfg(const char *text)
+{
+	char path[128], errpath[128];
+	char *paths[1] = { path };
+	int saved, fd, errors;
+	ssize_t len;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/lb.cfg", cfg_dir);
+	snprintf(errpath, sizeof(errpath), "%s/stderr", cfg_dir);
+	f = fopen(path, "w");
+	if (!f || fputs(text, f) < 0 || fclose(f) != 0)
+		return -1;
+	config_free(&cfg_conf);
+	config_init(&cfg_conf);
+	fflush(stderr);
+	saved = dup(2);
+	fd = open(errpath, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	dup2(fd, 2);
+	errors = cfg_load_files(&cfg_conf, 1, paths);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	lseek(fd, 0, SEEK_SET);
+	len = read(fd, cfg_out, sizeof(cfg_out) - 1);
+	cfg_out[len > 0 ? len : 0] = '\0';
+	close(fd);
+	return errors;
+}
+
+static void expect_err(const char *text, const char *msg)
+{
+	int errors = load_cfg(text);
+
+	UT_CHECK(errors > 0);
+	UT_CHECK(strstr(cfg_out, msg) != NULL);
+	if (!strstr(cfg_out, msg))
+		fprintf(stderr, "  expected: %s\n  got: %s\n", msg, cfg_out);
+}
+
+static struct proxy *cfg_backend(const char *name)
+{
+	return config_find_proxy(&cfg_conf, name, PX_CAP_BE);
+}
+
+static void test_config_keywords(void)
+{
+	struct proxy *be;
+	int errors;
+
+	snprintf(cfg_dir, sizeof(cfg_dir), "/tmp/test_lb.XXXXXX");
+	if (!mkdtemp(cfg_dir)) {
+		UT_CHECK(0);
+		return;
+	}
+	config_init(&cfg_conf);
+	errors = load_cfg("defaults\n"
+			  "  balance hash src\n"
+			  "  hash-type consistent sdbm avalanche\n"
+			  "  hash-balance-factor 150\n"
+			  "backend h\n"
+			  "  server a 127.0.0.1:1\n"
+			  "  server b 127.0.0.1:2\n"
+			  "backend lc\n"
+			  "  balance leastconn\n"
+			  "  hash-type map-based\n"
+			  "  server a 127.0.0.1:1\n"
+			  "backend r\n"
+			  "  balance random(3)\n"
+			  "  server a 127.0.0.1:1 weight 0\n"
+			  "  server b 127.0.0.1:1\n"
+			  "backend rr\n"
+			  "  balance roundrobin\n"
+			  "  server a 127.0.0.1:1\n");
+	UT_EQ_INT(errors, 0);
+	if (errors)
+		fprintf(stderr, "  stderr was: %s\n", cfg_out);
+	if ((be = cfg_backend("h"))) {
+		UT_EQ_INT(be->lb.algo, LB_ALGO_HASH);
+		UT_CHECK(be->lb.hash_expr != NULL);	/* compiled from the inherited text */
+		UT_EQ_STR(be->lb.hash_expr_str, "src");
+		UT_CHECK(be->lb.ops == &lb_chash_ops);
+		UT_EQ_INT(be->lb.hash_balance_factor, 150);
+		UT_EQ_INT(atomic_load(&be->lb.usable), 2);
+	} else {
+		UT_CHECK(0);
+	}
+	if ((be = cfg_backend("lc")))
+		UT_CHECK(be->lb.ops == &lb_leastconn_ops);
+	if ((be = cfg_backend("r"))) {
+		UT_CHECK(be->lb.ops == &lb_random_ops);
+		UT_EQ_INT(be->lb.random_draws, 3);
+		UT_EQ_INT(atomic_load(&be->lb.usable), 1);	/* weight 0 left out */
+	}
+	if ((be = cfg_backend("rr"))) {
+		UT_CHECK(be->lb.ops == &lb_rr_ops);
+		UT_CHECK(lb_pick(be, 0, NULL, NULL) == be->srv);
+	}
+
+	expect_err("backend b\n  balance uri\n",
+		   "lb.cfg:2: balance 'uri' is an HTTP algorithm, not supported by sluice");
+	expect_err("backend b\n  balance hdr(host)\n",
+		   "balance 'hdr' is an HTTP algorithm, not supported by sluice");
+	expect_err("backend b\n  balance url_param id\n",
+		   "balance 'url_param' is an HTTP algorithm");
+	expect_err("backend b\n  balance rdp-cookie\n",
+		   "balance 'rdp-cookie' is not implemented by sluice");
+	expect_err("backend b\n  balance bogus\n", "'balance': unknown algorithm 'bogus'");
+	expect_err("backend b\n  balance\n", "'balance': expects an algorithm");
+	expect_err("backend b\n  balance roundrobin now\n",
+		   "'balance roundrobin': takes no argument, got 'now'");
+	expect_err("backend b\n  balance random(0)\n", "'balance random': expects");
+	expect_err("backend b\n  balance random(x\n", "'balance random': expects");
+	expect_err("backend b\n  balance randomly\n", "'balance': unknown algorithm 'randomly'");
+	expect_err("backend b\n  balance hash\n", "'balance hash': expects one sample expression");
+	expect_err("backend b\n  balance hash nosuchfetch\n", "'balance hash nosuchfetch': ");
+	expect_err("backend b\n  hash-type ring\n", "'hash-type': expects 'map-based' or 'consistent'");
+	expect_err("backend b\n  hash-type consistent md5\n", "got 'md5'");
+	expect_err("backend b\n  hash-balance-factor 100\n",
+		   "'hash-balance-factor': expects 0 (off) or a percentage above 100");
+	expect_err("backend b\n  hash-balance-factor x\n", "'hash-balance-factor': expects");
+	expect_err("frontend f\n  balance roundrobin\n", "balance");
+	config_free(&cfg_conf);
+	memset(&cfg_conf, 0, sizeof(cfg_conf));
+	snprintf(cfg_out, sizeof(cfg_out), "%s/lb.cfg", cfg_dir);
+	unlink(cfg_out);
+	snprintf(cfg_out, sizeof(cfg_out), "%s/stderr", cfg_dir);
+	unlink(cfg_out);
+	rmdir(cfg_dir);
+}
+
 int main(void)
 {
 	test_hash_bytes();
@@ -831,5 +976,6 @@ int main(void)
 	test_usable_set();
 	test_no_servers();
 	test_concurrency();
+	test_config_keywords();
 	UT_DONE();
 }
