@@ -60,6 +60,19 @@ static int kw_maxpipes(struct cfg_ctx *ctx, int argc, char **args)
 	return parse_one_uint(ctx, argc, args, 1, INT_MAX, &glob(ctx)->maxpipes);
 }
 
+/* tune.pipesize: bytes a splice pipe holds (the kernel rounds to pages
+ * and caps it at /proc/sys/fs/pipe-max-size). */
+static int kw_pipesize(struct cfg_ctx *ctx, int argc, char **args)
+{
+	unsigned long v;
+
+	if (argc != 2 || cfg_parse_size(args[1], &v) < 0 || v < 4096 || v > (1ul << 30))
+		return cfg_err(ctx, "'%s' expects a size between 4k and 1g, got '%s'",
+			       args[0], argc > 1 ? args[1] : "");
+	glob(ctx)->pipesize = (unsigned)v;
+	return 0;
+}
+
 static int kw_ulimit_n(struct cfg_ctx *ctx, int argc, char **args)
 {
 	return parse_one_uint(ctx, argc, args, 1, INT_MAX, &glob(ctx)->ulimit_n);
@@ -272,6 +285,7 @@ static struct cfg_kw_list global_kws = {
 		{ "tune.maxaccept", CFG_GLOBAL, kw_maxaccept, 0 },
 		{ "nosplice", CFG_GLOBAL, kw_nosplice, 0 },
 		{ "maxpipes", CFG_GLOBAL, kw_maxpipes, 0 },
+		{ "tune.pipesize", CFG_GLOBAL, kw_pipesize, 0 },
 		{ "ulimit-n", CFG_GLOBAL, kw_ulimit_n, 0 },
 		{ "master-worker", CFG_GLOBAL, kw_master_worker, 0 },
 		{ NULL, 0, NULL, 0 },

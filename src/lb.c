@@ -536,7 +536,7 @@ static struct cfg_kw_list lb_kws = {
 		{ "balance", CFG_BE_SIDE, kw_balance, 0 },
 		{ "hash-type", CFG_BE_SIDE, kw_hash_type, 0 },
 		{ "hash-balance-factor", CFG_BE_SIDE, kw_hash_balance_factor, 0 },
-		{ NULL },
+		{ 0 },	/* end */
 	},
 };
 

@@ -100,10 +100,9 @@ static void set_state(struct server *s, int state)
 
 static struct server *pick(struct proxy *px, uint64_t hash, const struct server *avoid)
 {
-	int full = -1;
-	struct server *s = lb_pick(px, hash, avoid, &full);
+	int full;
 
-	return s;
+	return lb_pick(px, hash, avoid, &full);
 }
 
 static uint64_t key_hash(unsigned k)
@@ -414,7 +413,7 @@ static void check_only_its_keys_move(struct proxy *px, struct server **srv, unsi
 				     unsigned gone, const char *what)
 {
 	static unsigned char owner_after[NKEYS];
-	unsigned cnt[MAX_SRV], i, moved_other = 0, moved_own = 0, own = 0;
+	unsigned i, moved_other = 0, moved_own = 0, own = 0;
 
 	for (i = 0; i < NKEYS; i++) {
 		owner_after[i] = srv_index(srv, n, pick(px, key_hash(i), NULL));
@@ -425,7 +424,6 @@ static void check_only_its_keys_move(struct proxy *px, struct server **srv, unsi
 			moved_other += owner_after[i] != owner_before[i];
 		}
 	}
-	(void)cnt;
 	printf("consistent, %s: %u keys of the server moved (of %u), %u other keys moved\n",
 	       what, moved_own, own, moved_other);
 	UT_EQ_INT(moved_own, own);
@@ -547,9 +545,15 @@ static void test_bounded_load(void)
 	UT_EQ_INT(violations, 0);
 	UT_CHECK(max_ratio_pct <= 130);
 	free_backend(px);
+}
 
-	/* factor 0: the three hot keys stay on at most three servers */
-	px = backend_with(LB_ALGO_SOURCE, 10, NULL, srv);
+/* Without a factor, the same three hot keys stay on at most three servers. */
+static void test_unbounded_hot_keys(void)
+{
+	struct server *srv[10];
+	struct proxy *px = backend_with(LB_ALGO_SOURCE, 10, NULL, srv);
+	unsigned i, k;
+
 	px->lb.hash_type = LB_HASH_CONSISTENT;
 	init(px);
 	for (i = 0, k = 0; i < 300; i++) {
@@ -880,12 +884,6 @@ static void test_config_keywords(void)
 	struct proxy *be;
 	int errors;
 
-	snprintf(cfg_dir, sizeof(cfg_dir), "/tmp/test_lb.XXXXXX");
-	if (!mkdtemp(cfg_dir)) {
-		UT_CHECK(0);
-		return;
-	}
-	config_init(&cfg_conf);
 	errors = load_cfg("defaults\n"
 			  "  balance hash src\n"
 			  "  hash-type consistent sdbm avalanche\n"
@@ -919,6 +917,8 @@ static void test_config_keywords(void)
 	}
 	if ((be = cfg_backend("lc")))
 		UT_CHECK(be->lb.ops == &lb_leastconn_ops);
+	/* the inherited factor means nothing to leastconn: say so */
+	UT_CHECK(strstr(cfg_out, "warning: backend 'lc': 'hash-balance-factor' only applies") != NULL);
 	if ((be = cfg_backend("r"))) {
 		UT_CHECK(be->lb.ops == &lb_random_ops);
 		UT_EQ_INT(be->lb.random_draws, 3);
@@ -928,6 +928,10 @@ static void test_config_keywords(void)
 		UT_CHECK(be->lb.ops == &lb_rr_ops);
 		UT_CHECK(lb_pick(be, 0, NULL, NULL) == be->srv);
 	}
+}
+
+static void test_config_errors(void)
+{
 
 	expect_err("backend b\n  balance uri\n",
 		   "lb.cfg:2: balance 'uri' is an HTTP algorithm, not supported by sluice");
@@ -952,6 +956,18 @@ static void test_config_keywords(void)
 		   "'hash-balance-factor': expects 0 (off) or a percentage above 100");
 	expect_err("backend b\n  hash-balance-factor x\n", "'hash-balance-factor': expects");
 	expect_err("frontend f\n  balance roundrobin\n", "balance");
+}
+
+static void test_config(void)
+{
+	snprintf(cfg_dir, sizeof(cfg_dir), "/tmp/test_lb.XXXXXX");
+	if (!mkdtemp(cfg_dir)) {
+		UT_CHECK(0);
+		return;
+	}
+	config_init(&cfg_conf);
+	test_config_keywords();
+	test_config_errors();
 	config_free(&cfg_conf);
 	memset(&cfg_conf, 0, sizeof(cfg_conf));
 	snprintf(cfg_out, sizeof(cfg_out), "%s/lb.cfg", cfg_dir);
@@ -972,10 +988,11 @@ int main(void)
 	test_consistent_disruption();
 	test_consistent_weights();
 	test_bounded_load();
+	test_unbounded_hot_keys();
 	test_random();
 	test_usable_set();
 	test_no_servers();
 	test_concurrency();
-	test_config_keywords();
+	test_config();
 	UT_DONE();
 }
