@@ -17,10 +17,10 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from lib import servers as srvmod		# noqa: E402
-from lib.env import BIN			# noqa: E402
-from lib.ports import free_port		# noqa: E402
-from lib.sluice import Sluice			# noqa: E402
+from lib import servers as srvmod  # noqa: E402
+from lib.env import BIN  # noqa: E402
+from lib.ports import free_port  # noqa: E402
+from lib.sluice import Sluice  # noqa: E402
 
 
 def _raise_nofile():

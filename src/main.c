@@ -211,19 +211,26 @@ static void block_signals(sigset_t *set)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-static int workers_running(struct runtime *rt)
+/* Join the workers that have finished; 1 while any still runs. */
+static int workers_running(struct runtime *rt, unsigned char *joined)
 {
+	int running = 0;
+
 	for (unsigned i = 0; i < rt->nworkers; i++) {
-		if (pthread_tryjoin_np(rt->workers[i].thread, NULL) == EBUSY)
-			return 1;
-		rt->workers[i].thread = pthread_self();	/* joined */
+		if (joined[i])
+			continue;
+		if (pthread_tryjoin_np(rt->workers[i].thread, NULL) == 0)
+			joined[i] = 1;
+		else
+			running = 1;
 	}
-	return 0;
+	return running;
 }
 
 static void wait_for_signals(struct runtime *rt, const sigset_t *set)
 {
 	struct timespec tick = { 0, 200 * 1000 * 1000 };
+	unsigned char joined[MAX_THREADS] = { 0 };
 
 	for (;;) {
 		int sig = sigtimedwait(set, NULL, &tick);
@@ -232,7 +239,7 @@ static void wait_for_signals(struct runtime *rt, const sigset_t *set)
 			runtime_stop(rt, 0);
 		else if (sig == SIGUSR1)
 			runtime_stop(rt, 1);
-		if (atomic_load(&rt->stopping) && !workers_running(rt))
+		if (atomic_load(&rt->stopping) && !workers_running(rt, joined))
 			return;
 	}
 }

@@ -292,7 +292,6 @@ static void session_start_connect(struct session *s)
 {
 	struct sockaddr_storage ss;
 	int one = 1, fd;
-	unsigned opts = s->fe->options | s->be->options;
 
 	s->conn_attempts++;
 	if (server_address(s, &ss) < 0) {
@@ -307,8 +306,7 @@ static void session_start_connect(struct session *s)
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if ((opts & (PX_O_SRVTCPKA | PX_O_CLITCPKA)) == PX_O_SRVTCPKA ||
-	    (s->srv->flags & SRV_F_TCPKA))
+	if ((s->be->options & PX_O_SRVTCPKA) || (s->srv->flags & SRV_F_TCPKA))
 		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 	s->sio.fd = fd;
 	s->sio.cb = srv_io_cb;

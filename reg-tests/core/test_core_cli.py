@@ -197,7 +197,7 @@ BAD = [
      "    default_backend nosuch\n", "default_backend", "nosuch"),
     ("bad-timeout", "listen lb\n    bind 127.0.0.1:10000\n"
      "    timeout client abc\n    server s1 127.0.0.1:10001\n",
-     "timeout client", "timeout"),
+     "timeout client abc", "timeout"),
     ("mode-http", "backend be\n    mode http\n"
      "    server s1 127.0.0.1:10001\n", "mode http", "http"),
     ("duplicate-server", "backend be\n    server s1 127.0.0.1:10001\n"

@@ -119,7 +119,7 @@ def test_dontlognull(sluice, servers, port):
     time.sleep(0.3)
     for p in (quiet, loud):
         c = connect(p)
-        c.sendall(b"x")		# the server never answers: sD after 300ms
+        c.sendall(b"x")  # the server never answers: sD after 300ms
         time.sleep(0.05)
         c.close()
     sl.wait_sessions(3, timeout=3)

@@ -45,13 +45,14 @@ def test_half_close_client_to_server(sluice, servers, port):
     fe, sl = _listen(sluice, port, sink.addr)
     msg = b"request body\n" * 100
     c = connect(fe)
+    cport = c.getsockname()[1]
     try:
         send_all_then_shut(c, msg)
         reply = read_to_eof(c).decode()
     finally:
         c.close()
     assert reply == f"{hashlib.sha256(msg).hexdigest()} {len(msg)}\n"
-    assert sl.session_for(c.getsockname()[1])["ts"] == "--"
+    assert sl.session_for(cport)["ts"] == "--"
 
 
 def test_half_close_server_to_client(sluice, servers, port):
@@ -88,13 +89,14 @@ def test_50mb_upload(sluice, servers, port, mode):
     opts, glob = SPLICE[mode]
     fe, sl = _listen(sluice, port, sink.addr, opts, glob)
     c = connect(fe, timeout=60)
+    cport = c.getsockname()[1]
     try:
         send_all_then_shut(c, data)
         reply = read_to_eof(c, 60).decode()
     finally:
         c.close()
     assert reply == f"{sha} {BIG}\n"
-    rec = sl.session_for(c.getsockname()[1])
+    rec = sl.session_for(cport)
     assert rec["ts"] == "--" and rec.num("B") == len(reply), rec.raw
 
 
@@ -238,7 +240,7 @@ def test_client_vanishing_mid_transfer(sluice, servers, port):
         c.recv(65536)
         c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                      struct.pack("ii", 1, 0))
-        c.close()		# RST with data in flight
+        c.close()  # RST with data in flight
     c = connect(fe)
     try:
         assert len(read_to_eof(c, 20)) == 8 * MB

@@ -157,7 +157,7 @@ def duplex_transfer(port, data, timeout=60.0):
     def sender():
         try:
             send_all_then_shut(s, data)
-        except BaseException as e:	# reported by the caller
+        except BaseException as e:  # reported by the caller
             err.append(e)
 
     t = threading.Thread(target=sender, daemon=True)

@@ -23,8 +23,3 @@ def _indent(text):
     return ["    " + ln.strip() for ln in textwrap.dedent(text).splitlines()
             if ln.strip()]
 
-
-def servers_block(srvs, extra=""):
-    """"server NAME ADDR EXTRA" lines for a dict name -> server object."""
-    return "\n".join(f"    server {name} {s.addr}{(' ' + extra) if extra else ''}"
-                     for name, s in srvs.items())

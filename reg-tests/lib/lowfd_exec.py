@@ -20,7 +20,7 @@ def main():
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_CAPBSET_DROP, CAP_SYS_RESOURCE, 0, 0, 0)
     except OSError:
-        pass		# without CAP_SETPCAP the limit may be raisable: so be it
+        pass  # without CAP_SETPCAP the limit may be raisable: so be it
     resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
     os.execv(sys.argv[2], sys.argv[2:])
 

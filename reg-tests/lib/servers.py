@@ -13,7 +13,7 @@ import time
 
 from .env import tmo
 
-CONN_TIMEOUT = 60.0	# no handler thread lives longer than this idle
+CONN_TIMEOUT = 60.0  # no handler thread lives longer than this idle
 
 
 class Server:
@@ -28,9 +28,9 @@ class Server:
         self.sock.listen(backlog)
         self.port = self.sock.getsockname()[1]
         self.lock = threading.Lock()
-        self.accepted = 0	# connections accepted so far
-        self.active = 0		# connections open now
-        self.peak = 0		# highest number open at once
+        self.accepted = 0  # connections accepted so far
+        self.active = 0  # connections open now
+        self.peak = 0  # highest number open at once
         self.conns = set()
         self.handlers = []
         self.stopping = threading.Event()
@@ -54,7 +54,7 @@ class Server:
             except OSError:
                 if self.stopping.is_set():
                     break
-                time.sleep(0.01)	# EMFILE in the test process: retry
+                time.sleep(0.01)  # EMFILE in the test process: retry
                 continue
             self._track(conn)
             t = threading.Thread(target=self._run, args=(conn,), daemon=True)
@@ -266,7 +266,7 @@ class EchoServer:
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:
-                return		# EMFILE: the listen socket stays readable
+                return  # EMFILE: the listen socket stays readable
             conn.setblocking(False)
             self.accepted += 1
             self.active += 1

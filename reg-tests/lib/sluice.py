@@ -15,7 +15,7 @@ import sys
 import time
 
 from . import tcplog
-from .env import BIN, ASAN, SANITIZER_MARKERS, tmo, child_env
+from .env import BIN, SANITIZER_MARKERS, tmo, child_env
 
 LOWFD_EXEC = str(pathlib.Path(__file__).with_name("lowfd_exec.py"))
 
@@ -258,4 +258,4 @@ class Daemon:
 
 
 __all__ = ["Sluice", "Daemon", "run_bin", "listening_ports", "pid_alive",
-           "cpu_seconds", "ASAN"]
+           "cpu_seconds"]
