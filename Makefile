@@ -68,8 +68,8 @@ test: test-deps
 	$(MAKE) sluice sluice-asan unit
 	$(MAKE) test-unit
 	$(MAKE) test-reg
-	$(MAKE) test-asan
 	$(MAKE) test-fuzz
+	$(MAKE) test-asan
 
 run: deps
 	$(MAKE) sluice

@@ -12,7 +12,7 @@ set -eu
 
 BUILD_PKGS="gcc make libc6-dev libssl-dev liblua5.4-dev libcap-dev pkg-config"
 DEMO_PKGS="python3"
-TEST_PKGS="python3 python3-pytest clang openssl socat"
+TEST_PKGS="python3 python3-pytest clang libclang-rt-14-dev openssl socat iproute2"
 
 pkgs="$BUILD_PKGS $DEMO_PKGS"
 case "${1:-}" in
