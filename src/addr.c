@@ -14,23 +14,10 @@
 #include <sys/un.h>
 
 #include <sluice/addr.h>
+#include <sluice/errbuf.h>
 
 #define ADDR_MAX_HOST 256
 
-static int addr_fail(char *err, size_t errsz, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int addr_fail(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errsz) {
-		va_start(ap, fmt);
-		vsnprintf(err, errsz, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 struct addr_parse_state {
 	const char *str;	/* the whole argument, for messages */
@@ -47,12 +34,12 @@ static int parse_unix(struct addr_parse_state *st, const char *path,
 	size_t len = strlen(path);
 
 	if (!(st->allow & ADDR_ALLOW_UNIX))
-		return addr_fail(st->err, st->errsz,
+		return errbuf_fail(st->err, st->errsz,
 				 "'%s': UNIX socket addresses are not allowed here", st->str);
 	if (!len)
-		return addr_fail(st->err, st->errsz, "'%s': empty UNIX socket path", st->str);
+		return errbuf_fail(st->err, st->errsz, "'%s': empty UNIX socket path", st->str);
 	if (len >= sizeof(un->sun_path))
-		return addr_fail(st->err, st->errsz,
+		return errbuf_fail(st->err, st->errsz,
 				 "'%s': UNIX socket path too long (at most %zu characters)",
 				 st->str, sizeof(un->sun_path) - 1);
 	un->sun_family = AF_UNIX;
@@ -85,10 +72,10 @@ static int parse_offset(struct addr_parse_state *st, const char *port,
 	int v;
 
 	if (!(st->allow & ADDR_ALLOW_OFFSET))
-		return addr_fail(st->err, st->errsz,
+		return errbuf_fail(st->err, st->errsz,
 				 "'%s': port offsets (+N/-N) are not allowed here", st->str);
 	if (parse_port_num(port + 1, port + strlen(port), &v) < 0)
-		return addr_fail(st->err, st->errsz,
+		return errbuf_fail(st->err, st->errsz,
 				 "'%s': invalid port offset '%s' (expects +N or -N with N up to 65535)",
 				 st->str, port);
 	out->flags |= ADDR_PORT_OFFSET;
@@ -102,15 +89,15 @@ static int parse_range(struct addr_parse_state *st, const char *port,
 	int lo, hi;
 
 	if (!(st->allow & ADDR_ALLOW_RANGE))
-		return addr_fail(st->err, st->errsz,
+		return errbuf_fail(st->err, st->errsz,
 				 "'%s': port ranges are not allowed here", st->str);
 	if (parse_port_num(port, dash, &lo) < 0 ||
 	    parse_port_num(dash + 1, dash + strlen(dash), &hi) < 0 || !lo || !hi)
-		return addr_fail(st->err, st->errsz,
+		return errbuf_fail(st->err, st->errsz,
 				 "'%s': invalid port range '%s' (expects LOW-HIGH within 1-65535)",
 				 st->str, port);
 	if (lo > hi)
-		return addr_fail(st->err, st->errsz,
+		return errbuf_fail(st->err, st->errsz,
 				 "'%s': port range '%s' ends before it starts", st->str, port);
 	out->flags |= ADDR_PORT_RANGE;
 	out->port_low = lo;
@@ -127,7 +114,7 @@ static int parse_port(struct addr_parse_state *st, const char *port,
 
 	if (!port || !*port) {
 		if (!(st->allow & ADDR_ALLOW_NO_PORT))
-			return addr_fail(st->err, st->errsz,
+			return errbuf_fail(st->err, st->errsz,
 					 "'%s': missing port (expects ADDRESS:PORT, as in 127.0.0.1:80)",
 					 st->str);
 		out->flags |= ADDR_PORT_NONE;
@@ -139,11 +126,11 @@ static int parse_port(struct addr_parse_state *st, const char *port,
 	if (dash)
 		return parse_range(st, port, dash, out);
 	if (parse_port_num(port, port + strlen(port), &v) < 0)
-		return addr_fail(st->err, st->errsz,
+		return errbuf_fail(st->err, st->errsz,
 				 "'%s': invalid port '%s' (expects a number from 1 to 65535)",
 				 st->str, port);
 	if (!v)
-		return addr_fail(st->err, st->errsz,
+		return errbuf_fail(st->err, st->errsz,
 				 "'%s': port 0 is not allowed (expects 1 to 65535)", st->str);
 	out->port_low = out->port_high = v;
 	return 0;
@@ -176,7 +163,7 @@ static int parse_literal(struct addr_parse_state *st, const char *host,
 
 	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
 		if (st->family == AF_INET6)
-			return addr_fail(st->err, st->errsz,
+			return errbuf_fail(st->err, st->errsz,
 					 "'%s': '%s' is an IPv4 address but ipv6@ was given",
 					 st->str, host);
 		s4->sin_family = AF_INET;
@@ -185,7 +172,7 @@ static int parse_literal(struct addr_parse_state *st, const char *host,
 	}
 	if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
 		if (st->family == AF_INET)
-			return addr_fail(st->err, st->errsz,
+			return errbuf_fail(st->err, st->errsz,
 					 "'%s': '%s' is an IPv6 address but ipv4@ was given",
 					 st->str, host);
 		s6->sin6_family = AF_INET6;
@@ -206,12 +193,12 @@ static int resolve(struct addr_parse_state *st, const char *host,
 	hints.ai_socktype = SOCK_STREAM;
 	rc = getaddrinfo(host, NULL, &hints, &res);
 	if (rc)
-		return addr_fail(st->err, st->errsz, "'%s': cannot resolve '%s': %s",
+		return errbuf_fail(st->err, st->errsz, "'%s': cannot resolve '%s': %s",
 				 st->str, host, gai_strerror(rc));
 	if (res->ai_addrlen > sizeof(out->ss) ||
 	    (res->ai_family != AF_INET && res->ai_family != AF_INET6)) {
 		freeaddrinfo(res);
-		return addr_fail(st->err, st->errsz, "'%s': '%s' resolves to no IP address",
+		return errbuf_fail(st->err, st->errsz, "'%s': '%s' resolves to no IP address",
 				 st->str, host);
 	}
 	memcpy(&out->ss, res->ai_addr, res->ai_addrlen);
@@ -233,11 +220,11 @@ static int parse_host(struct addr_parse_state *st, const char *host,
 	if (rc)
 		return rc < 0 ? -1 : 0;
 	if (strchr(host, ':'))
-		return addr_fail(st->err, st->errsz,
+		return errbuf_fail(st->err, st->errsz,
 				 "'%s': invalid IPv6 address '%s' (the port follows the last colon: write IPv6 addresses in brackets, as in [::1]:80)",
 				 st->str, host);
 	if (!(st->allow & ADDR_RESOLVE))
-		return addr_fail(st->err, st->errsz,
+		return errbuf_fail(st->err, st->errsz,
 				 "'%s': '%s' is not an IP address (host names are not accepted here)",
 				 st->str, host);
 	return resolve(st, host, out);
@@ -254,9 +241,9 @@ static int split_host_port(struct addr_parse_state *st, const char *s,
 	if (*s == '[') {
 		end = strchr(s, ']');
 		if (!end)
-			return addr_fail(st->err, st->errsz, "'%s': missing ']'", st->str);
+			return errbuf_fail(st->err, st->errsz, "'%s': missing ']'", st->str);
 		if (end[1] && end[1] != ':')
-			return addr_fail(st->err, st->errsz,
+			return errbuf_fail(st->err, st->errsz,
 					 "'%s': unexpected '%s' after ']' (expects :PORT)", st->str, end + 1);
 		if (end[1])
 			*port = end + 2;
@@ -268,7 +255,7 @@ static int split_host_port(struct addr_parse_state *st, const char *s,
 			*port = colon + 1;
 	}
 	if ((size_t)(end - s) >= hostsz)
-		return addr_fail(st->err, st->errsz, "'%s': host name too long", st->str);
+		return errbuf_fail(st->err, st->errsz, "'%s': host name too long", st->str);
 	memcpy(host, s, end - s);
 	host[end - s] = '\0';
 	return 0;
@@ -284,12 +271,12 @@ static int parse_inet(struct addr_parse_state *st, const char *s,
 		return -1;
 	if (*s == '[') {
 		if (st->family == AF_INET)
-			return addr_fail(st->err, st->errsz,
+			return errbuf_fail(st->err, st->errsz,
 					 "'%s': brackets hold an IPv6 address but ipv4@ was given", st->str);
 		st->family = AF_INET6;
 		if (*host && strcmp(host, "*") &&
 		    !inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)&out->ss)->sin6_addr))
-			return addr_fail(st->err, st->errsz,
+			return errbuf_fail(st->err, st->errsz,
 					 "'%s': '%s' is not an IPv6 address", st->str, host);
 	}
 	if (parse_host(st, host, out) < 0 || parse_port(st, port, out) < 0)
@@ -316,11 +303,11 @@ static const char *parse_prefix(struct addr_parse_state *st, const char *s, int 
 	else if (len == 4 && !strncmp(s, "unix", 4))
 		*is_unix = 1;
 	else if (len == 4 && !strncmp(s, "abns", 4)) {
-		addr_fail(st->err, st->errsz,
+		errbuf_fail(st->err, st->errsz,
 			  "'%s': abstract UNIX sockets (abns@) are not supported by sluice", st->str);
 		return NULL;
 	} else {
-		addr_fail(st->err, st->errsz,
+		errbuf_fail(st->err, st->errsz,
 			  "'%s': unsupported address prefix '%.*s@' (sluice knows ipv4@, ipv6@ and unix@)",
 			  st->str, (int)len, s);
 		return NULL;
@@ -339,14 +326,14 @@ int addr_parse(const char *str, unsigned allow, struct addr_spec *out,
 
 	memset(out, 0, sizeof(*out));
 	if (!str || !*str)
-		return addr_fail(err, errsz, "empty address");
+		return errbuf_fail(err, errsz, "empty address");
 	s = parse_prefix(&st, str, &is_unix);
 	if (!s)
 		return -1;
 	if (is_unix || *s == '/')
 		return parse_unix(&st, s, out);
 	if (!*s)
-		return addr_fail(err, errsz, "'%s': missing address after the prefix", str);
+		return errbuf_fail(err, errsz, "'%s': missing address after the prefix", str);
 	return parse_inet(&st, s, out);
 }
 

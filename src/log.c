@@ -31,6 +31,7 @@
 #include <sluice/cfg.h>
 #include <sluice/global.h>
 #include <sluice/log.h>
+#include "sluice/errbuf.h"
 #include <sluice/proxy.h>
 
 #define LOG_DEFAULT_LEN		1024
@@ -847,7 +848,7 @@ static int lf_fail(struct lf_parser *p, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(p->err, p->errsz, fmt, ap);
+	errbuf_vfail(p->err, p->errsz, fmt, ap);
 	va_end(ap);
 	return -1;
 }

@@ -171,21 +171,33 @@ static int write_pidfile(const char *path, pid_t pid)
 	return 0;
 }
 
-/* Classic daemon: the parent writes the child's pid and exits. */
+/* Classic daemon: the parent writes the child's pid and exits. The
+ * pidfile is opened before forking so that a bad path fails start-up
+ * instead of leaving an unrecorded daemon behind. */
 static void daemonize(const char *pidfile)
 {
-	pid_t pid = fork();
+	FILE *pf = NULL;
+	pid_t pid;
 	int fd;
 
+	if (pidfile && !(pf = fopen(pidfile, "w"))) {
+		fprintf(stderr, "[ALERT] cannot write pidfile '%s': %s\n", pidfile, strerror(errno));
+		exit(1);
+	}
+	pid = fork();
 	if (pid < 0) {
 		perror("fork");
 		exit(1);
 	}
 	if (pid > 0) {
-		if (pidfile && write_pidfile(pidfile, pid) < 0)
-			exit(1);
+		if (pf) {
+			fprintf(pf, "%d\n", (int)pid);
+			fclose(pf);
+		}
 		exit(0);
 	}
+	if (pf)
+		fclose(pf);
 	setsid();
 	fd = open("/dev/null", O_RDWR);
 	if (fd >= 0) {

@@ -435,6 +435,9 @@ static void warn_incomplete(const struct proxy *px)
 			   proxy_cap_str(px->cap), px->name);
 	/* HAProxy accepts it too: its connections simply fail. A listen that
 	 * routes elsewhere by default needs no server of its own. */
+	if (px->cap == PX_CAP_FE && !px->default_backend_name)
+		cfg_err_at(px->conf_file, px->conf_line, "warning: frontend '%s' has no "
+			   "'default_backend': every connection will be closed", px->name);
 	if ((px->cap & PX_CAP_BE) && !px->srv && !px->default_backend_name)
 		cfg_err_at(px->conf_file, px->conf_line, "warning: %s '%s' has no 'server' line",
 			   proxy_cap_str(px->cap), px->name);

@@ -16,6 +16,7 @@
 
 #include <sluice/addr.h>
 #include <sluice/sample.h>
+#include "sluice/errbuf.h"
 
 static struct sample_fetch_list *fetch_lists;
 static struct sample_fetch_list **fetch_tail = &fetch_lists;
@@ -289,20 +290,6 @@ int sample_to_bytes(const struct sample *s, const void **p, size_t *len, char tm
 
 /* ---- expression parsing ---- */
 
-static int parse_fail(char *err, size_t errsz, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int parse_fail(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errsz) {
-		va_start(ap, fmt);
-		vsnprintf(err, errsz, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 static size_t name_span(const char *p)
 {
@@ -333,7 +320,7 @@ static int read_arg(const char **pp, const struct arg_spec *sp, char **out,
 
 	dst = *out = malloc(strlen(p) + 1);
 	if (!dst)
-		return parse_fail(err, errsz, "out of memory");
+		return errbuf_fail(err, errsz, "out of memory");
 	for (; *p && (quote || (*p != ',' && *p != ')')); p++) {
 		if (quote && *p == quote)
 			quote = 0;
@@ -347,7 +334,7 @@ static int read_arg(const char **pp, const struct arg_spec *sp, char **out,
 	*dst = '\0';
 	*pp = p;
 	if (!*p)
-		return parse_fail(err, errsz, "missing ')' after the arguments of %s '%.*s'",
+		return errbuf_fail(err, errsz, "missing ')' after the arguments of %s '%.*s'",
 				  sp->kind, (int)sp->name_len, sp->name);
 	return 0;
 }
@@ -366,7 +353,7 @@ static int convert_arg(const struct arg_spec *sp, int idx, char *word,
 	errno = 0;
 	arg->sint = strtoll(word, &end, 10);
 	if (!*word || *end || errno) {
-		parse_fail(err, errsz, "argument %d of %s '%.*s' must be an integer, got '%s'",
+		errbuf_fail(err, errsz, "argument %d of %s '%.*s' must be an integer, got '%s'",
 			   idx + 1, sp->kind, (int)sp->name_len, sp->name, word);
 		free(word);
 		return -1;
@@ -379,14 +366,14 @@ static int convert_arg(const struct arg_spec *sp, int idx, char *word,
 static int count_error(const struct arg_spec *sp, int n, char *err, size_t errsz)
 {
 	if (n < sp->min_args)
-		return parse_fail(err, errsz, "%s '%.*s' expects %s%d argument%s, got %d",
+		return errbuf_fail(err, errsz, "%s '%.*s' expects %s%d argument%s, got %d",
 				  sp->kind, (int)sp->name_len, sp->name,
 				  sp->min_args == sp->max_args ? "" : "at least ",
 				  sp->min_args, sp->min_args > 1 ? "s" : "", n);
 	if (!sp->max_args)
-		return parse_fail(err, errsz, "%s '%.*s' takes no argument",
+		return errbuf_fail(err, errsz, "%s '%.*s' takes no argument",
 				  sp->kind, (int)sp->name_len, sp->name);
-	return parse_fail(err, errsz, "%s '%.*s' takes at most %d argument%s",
+	return errbuf_fail(err, errsz, "%s '%.*s' takes at most %d argument%s",
 			  sp->kind, (int)sp->name_len, sp->name, sp->max_args,
 			  sp->max_args > 1 ? "s" : "");
 }
@@ -453,10 +440,10 @@ static int parse_fetch(const char **pp, struct sample_expr *e, char *err, size_t
 	struct arg_spec sp;
 
 	if (!len)
-		return parse_fail(err, errsz, "expects a sample fetch name, as in 'src', got '%s'", p);
+		return errbuf_fail(err, errsz, "expects a sample fetch name, as in 'src', got '%s'", p);
 	e->fetch = sample_find_fetch(p, len);
 	if (!e->fetch)
-		return parse_fail(err, errsz, "unknown fetch method '%.*s'", (int)len, p);
+		return errbuf_fail(err, errsz, "unknown fetch method '%.*s'", (int)len, p);
 	sp = (struct arg_spec){ "fetch", p, len, e->fetch->min_args, e->fetch->max_args,
 				e->fetch->arg_types };
 	*pp = p + len;
@@ -477,14 +464,14 @@ static int parse_conv(const char **pp, struct sample_expr *e, enum smp_type *typ
 	struct arg_spec sp;
 
 	if (!len)
-		return parse_fail(err, errsz, "expects a converter name after ','");
+		return errbuf_fail(err, errsz, "expects a converter name after ','");
 	if (e->nconv >= SMP_MAX_CONVS)
-		return parse_fail(err, errsz, "too many converters (at most %d)", SMP_MAX_CONVS);
+		return errbuf_fail(err, errsz, "too many converters (at most %d)", SMP_MAX_CONVS);
 	conv = sample_find_conv(p, len);
 	if (!conv)
-		return parse_fail(err, errsz, "unknown converter '%.*s'", (int)len, p);
+		return errbuf_fail(err, errsz, "unknown converter '%.*s'", (int)len, p);
 	if (!cast_exists(*type, conv->in_type))
-		return parse_fail(err, errsz, "converter '%.*s' takes %s input, it cannot use %s",
+		return errbuf_fail(err, errsz, "converter '%.*s' takes %s input, it cannot use %s",
 				  (int)len, p, type_name(conv->in_type), type_name(*type));
 	e->convs[e->nconv].conv = conv;
 	sp = (struct arg_spec){ "converter", p, len, conv->min_args, conv->max_args,
@@ -508,7 +495,7 @@ struct sample_expr *sample_parse_expr(const char *str, char *err, size_t errsz)
 
 	e = calloc(1, sizeof(*e));
 	if (!e) {
-		parse_fail(err, errsz, "out of memory");
+		errbuf_fail(err, errsz, "out of memory");
 		return NULL;
 	}
 	if (parse_fetch(&p, e, err, errsz) < 0)
@@ -520,7 +507,7 @@ struct sample_expr *sample_parse_expr(const char *str, char *err, size_t errsz)
 			goto fail;
 	}
 	if (*p) {
-		parse_fail(err, errsz, "unexpected '%s' in expression '%s'", p, str);
+		errbuf_fail(err, errsz, "unexpected '%s' in expression '%s'", p, str);
 		goto fail;
 	}
 	return e;
@@ -642,10 +629,10 @@ static int smp_fetch_req_payload(const struct sample_arg *args, struct sample *o
 static int check_payload_args(struct sample_arg *args, char *err, size_t errsz)
 {
 	if (args[0].sint < 0)
-		return parse_fail(err, errsz, "req.payload: offset must be 0 or more, got %" PRId64,
+		return errbuf_fail(err, errsz, "req.payload: offset must be 0 or more, got %" PRId64,
 				  args[0].sint);
 	if (args[1].sint < 0)
-		return parse_fail(err, errsz, "req.payload: length must be 0 (to the end) or more, got %" PRId64,
+		return errbuf_fail(err, errsz, "req.payload: length must be 0 (to the end) or more, got %" PRId64,
 				  args[1].sint);
 	return 0;
 }
@@ -752,14 +739,14 @@ static int check_ipmask_args(struct sample_arg *args, char *err, size_t errsz)
 	int64_t prefix;
 
 	if (mask4_to_prefix(args[0].str, &prefix) < 0)
-		return parse_fail(err, errsz, "ipmask: invalid IPv4 mask '%s' (expects 0 to 32 or a netmask like 255.255.255.0)",
+		return errbuf_fail(err, errsz, "ipmask: invalid IPv4 mask '%s' (expects 0 to 32 or a netmask like 255.255.255.0)",
 				  args[0].str);
 	free(args[0].str);
 	args[0].str = NULL;
 	args[0].type = ARG_SINT;
 	args[0].sint = prefix;
 	if (args[1].type == ARG_SINT && (args[1].sint < 0 || args[1].sint > 128))
-		return parse_fail(err, errsz, "ipmask: invalid IPv6 mask %" PRId64 " (expects 0 to 128)",
+		return errbuf_fail(err, errsz, "ipmask: invalid IPv6 mask %" PRId64 " (expects 0 to 128)",
 				  args[1].sint);
 	return 0;
 }

@@ -51,9 +51,16 @@ static void set_term(struct session *s, char who, char phase)
 /* --- logging and close -------------------------------------------------- */
 
 static void fill_log_info(struct session *s, struct log_sess_info *li,
-			  struct sockaddr_storage *cli, struct sockaddr_storage *srv)
+			  struct sockaddr_storage *cli, struct sockaddr_storage *srv,
+			  struct sockaddr_storage *fe_addr)
 {
+	socklen_t alen = sizeof(*fe_addr);
+
 	memset(li, 0, sizeof(*li));
+	/* Only logging needs the local address: ask the kernel here rather
+	 * than at every accept. */
+	if (getsockname(s->cli.fd, (struct sockaddr *)fe_addr, &alen) == 0)
+		li->fe_addr = fe_addr;
 	memset(cli, 0, sizeof(*cli));
 	memcpy(cli, &s->cli_addr, sizeof(s->cli_addr));
 	li->cli = cli;
@@ -86,12 +93,12 @@ static void fill_log_info(struct session *s, struct log_sess_info *li,
 static void session_log(struct session *s)
 {
 	struct log_sess_info li;
-	struct sockaddr_storage cli, srv;
+	struct sockaddr_storage cli, srv, fe_addr;
 
 	if (!log_proxy_has_targets(s->fe, s->w->conf) ||
 	    log_proxy_wants_connect_line(s->fe))
 		return;		/* the default format was logged at accept */
-	fill_log_info(s, &li, &cli, &srv);
+	fill_log_info(s, &li, &cli, &srv, &fe_addr);
 	log_session(s->fe, s->w->conf, &li);
 }
 
@@ -504,12 +511,12 @@ static void srv_io_cb(struct io *io, uint32_t ev)
 static void log_connect_line(struct session *s)
 {
 	struct log_sess_info li;
-	struct sockaddr_storage cli, srv;
+	struct sockaddr_storage cli, srv, fe_addr;
 
 	if (!log_proxy_has_targets(s->fe, s->w->conf) ||
 	    !log_proxy_wants_connect_line(s->fe))
 		return;
-	fill_log_info(s, &li, &cli, &srv);
+	fill_log_info(s, &li, &cli, &srv, &fe_addr);
 	log_connect(s->fe, s->w->conf, &li);
 }
 

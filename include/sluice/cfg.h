@@ -35,8 +35,9 @@ struct config;
 
 /* Tokenizer: split one line into words. Handles '#' comments, "double" and
  * 'single' quotes, backslash escapes (\t \n \r \\ \" \' \# \$ \<space> \xHH;
- * any other backslash is kept, for regexes), and "${NAME}" / $NAME
- * environment expansion outside single quotes (unset: empty).
+ * any other backslash is kept, for regexes), and "${NAME}" / "$NAME"
+ * environment expansion inside double quotes only, as in HAProxy (unset:
+ * empty; elsewhere '$' is an ordinary character).
  * Returns the number of words (0 for a blank line) and points args[] into
  * out, which receives the unescaped words NUL-separated.
  * On error returns -1 and sets *err to a static message. */

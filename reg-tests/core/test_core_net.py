@@ -266,3 +266,26 @@ def test_emfile_survives_and_recovers(sluice, servers, port):
     for i in range(5):
         assert _try_echo(fe, f"ok {i}\n".encode(), 3)
     assert sl.alive()
+
+
+def test_default_log_format_connect_line(sluice, servers, port):
+    """Without option tcplog or log-format, HAProxy's default format logs
+    "Connect from CLIENT to FRONTEND-ADDR (fe/TCP)" at accept, with the
+    address and port the client actually reached."""
+    s1 = servers.ident("s1")
+    fe = port()
+    sl = sluice(config(f"""
+        listen plain
+            bind 127.0.0.1:{fe}
+            no option tcplog
+            server s1 {s1.addr}
+        """), ports=[fe])
+    c = connect(fe)
+    assert read_line(c) == "s1"
+    cport = c.getsockname()[1]
+    c.close()
+    want = f"Connect from 127.0.0.1:{cport} to 127.0.0.1:{fe} (plain/TCP)"
+    deadline = time.monotonic() + tmo(3)
+    while time.monotonic() < deadline and not any(want in ln for ln in sl.log_lines()):
+        time.sleep(0.05)
+    assert any(want in ln for ln in sl.log_lines()), sl.log_lines()
