@@ -87,7 +87,7 @@ static void fill_log_info(struct session *s, struct log_sess_info *li,
 	li->redispatched = s->redispatched;
 	li->srv_queue = s->srv ? atomic_load(&s->srv->nbpend) : 0;
 	li->be_queue = s->be ? atomic_load(&s->be->nbpend) : 0;
-	li->level = (li->term[0] == '-') ? LOG_LVL_INFO : LOG_LVL_INFO;
+	li->level = LOG_LVL_INFO;
 }
 
 static void session_log(struct session *s)
@@ -558,7 +558,6 @@ void session_accept(struct worker *w, struct bind_conf *bc, int fd,
 	gettimeofday(&tv, NULL);
 	s->accept_date_ms = (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
 	s->t_queue = s->t_connect = -1;
-	s->retries_left = (uint8_t)(fe->cap & PX_CAP_BE ? fe->retries : 0);
 	atomic_fetch_add_explicit(&fe->ctr.cum_conn, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&fe->ctr.cum_sess, 1, memory_order_relaxed);
 	if (fe->options & (PX_O_CLITCPKA))
