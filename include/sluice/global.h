@@ -26,7 +26,7 @@ struct global_cfg {
 	unsigned bufsize;	/* tune.bufsize, default 16384 */
 	unsigned maxaccept;	/* tune.maxaccept, default 64 */
 	int nosplice;
-	unsigned pipesize;	/* tune.pipesize, 0: kernel default */
+	unsigned pipesize;	/* tune.pipesize, 0: relay.c default (256 KiB) */
 	unsigned maxpipes;	/* 0: derived from maxconn (maxconn / 4) */
 	unsigned ulimit_n;	/* "ulimit-n", 0: not set; applied at start-up */
 	struct list loggers;	/* struct logger, used by "log global" */
