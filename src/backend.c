@@ -292,6 +292,55 @@ void backend_release_slot(struct session *s)
 		grant_waiters(s->w, srv);
 }
 
+void backend_srv_up(struct server *srv)
+{
+	if (atomic_load(&srv->nbpend) || atomic_load(&srv->px->nbpend))
+		grant_waiters(worker_self(), srv);
+}
+
+/* Insert p into the backend queue at its arrival position, so requeued
+ * sessions keep their turn. Called with qlock held. */
+static void insert_by_seq(struct list *q, struct pendconn *p)
+{
+	struct list *pos;
+
+	for (pos = q->prev; pos != q; pos = pos->prev)
+		if (list_entry(pos, struct pendconn, node)->seq < p->seq)
+			break;
+	/* after pos */
+	p->node.prev = pos;
+	p->node.next = pos->next;
+	pos->next->prev = &p->node;
+	pos->next = &p->node;
+}
+
+unsigned backend_srv_down(struct server *srv)
+{
+	struct proxy *be = srv->px;
+	struct list *pos, *tmp;
+	struct server *other;
+	unsigned moved = 0;
+
+	if (!atomic_load(&srv->nbpend))
+		return 0;
+	pthread_mutex_lock(&be->qlock);
+	list_for_each_safe(pos, tmp, &srv->pendq) {
+		struct pendconn *p = list_entry(pos, struct pendconn, node);
+
+		list_del(&p->node);
+		atomic_fetch_sub(&srv->nbpend, 1);
+		p->target = NULL;
+		insert_by_seq(&be->pendq, p);
+		atomic_fetch_add(&be->nbpend, 1);
+		moved++;
+	}
+	pthread_mutex_unlock(&be->qlock);
+	for (other = be->srv; other; other = other->next)
+		if (other != srv && srv_is_usable(other) && srv_has_slot(other))
+			grant_waiters(worker_self(), other);
+	return moved;
+}
+
 void backend_process_inbox(struct worker *w)
 {
 	struct list batch;

@@ -683,6 +683,7 @@ void config_init(struct config *conf)
 	memset(conf, 0, sizeof(*conf));
 	conf->global.bufsize = 16384;
 	conf->global.maxaccept = 64;
+	conf->global.ssl_server_verify = 1;
 	for (i = 0; i < MAX_THREADS; i++)
 		conf->global.cpu_map[i] = -1;
 	list_init(&conf->global.loggers);

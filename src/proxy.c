@@ -18,6 +18,7 @@
 #include <sluice/log.h>
 #include <sluice/proxy.h>
 #include <sluice/sample.h>
+#include <sluice/tcpcheck.h>
 
 const char *proxy_cap_str(unsigned cap)
 {
@@ -93,6 +94,7 @@ static int inherit_defaults(struct proxy *px, const struct proxy *defs)
 	px->default_backend_line = defs->default_backend_line;
 	px->log_format = dup_or_null(defs->log_format, &failed);
 	server_init_from_defaults(&px->defsrv, &defs->defsrv);
+	px->tcpcheck = defs->tcpcheck ? tcpcheck_ruleset_ref(defs->tcpcheck) : NULL;
 	if (failed || copy_loggers(px, defs) < 0 || copy_lb_settings(&px->lb, &defs->lb) < 0)
 		return -1;
 	return 0;
@@ -149,6 +151,9 @@ static void free_binds_and_servers(struct proxy *px)
 	px->srv = px->srv_last = NULL;
 	px->nb_srv = 0;
 	server_deinit(&px->defsrv);
+	if (px->tcpcheck)
+		tcpcheck_ruleset_unref(px->tcpcheck);
+	px->tcpcheck = NULL;
 }
 
 /* Logger sockets are closed by log_close_targets() before the config is
@@ -293,6 +298,7 @@ static const struct {
 	{ "splice-request", PX_O_SPLICE_REQ },
 	{ "splice-response", PX_O_SPLICE_RTR },
 	{ "allbackups", PX_O_ALLBACKUPS },
+	{ "log-health-checks", PX_O_LOG_HEALTH },
 };
 
 /* Registered as "option NAME" for each simple on/off option. */
@@ -484,7 +490,7 @@ static struct cfg_kw_list proxy_kws = {
 		FE_ONLY_OPT("dontlog-normal"), FE_ONLY_OPT("logasap"),
 		FE_ONLY_OPT("clitcpka"), BE_ONLY_OPT("srvtcpka"), ANY_OPT("tcpka"),
 		ANY_OPT("splice-auto"), ANY_OPT("splice-request"), ANY_OPT("splice-response"),
-		BE_ONLY_OPT("allbackups"),
+		BE_ONLY_OPT("allbackups"), BE_ONLY_OPT("log-health-checks"),
 		{ "option httplog", CFG_PROXIES, kw_option_httplog, CFG_KW_NEGATABLE },
 		{ "description", CFG_FRONTEND | CFG_BACKEND | CFG_LISTEN, kw_description, 0 },
 		{ "disabled", CFG_PROXIES, kw_disabled, 0 },

@@ -49,6 +49,7 @@ void server_init_from_defaults(struct server *s, const struct server *defsrv)
 	if (!defsrv) {
 		memset(s, 0, sizeof(*s));
 		s->uweight = 1;
+		check_conf_defaults(&s->chk);
 	} else {
 		memcpy(s, defsrv, sizeof(*s));
 		s->name = NULL;
@@ -62,10 +63,20 @@ void server_init_from_defaults(struct server *s, const struct server *defsrv)
 		memset(&s->ctr, 0, sizeof(s->ctr));
 		atomic_store(&s->cur_conns, 0);
 		atomic_store(&s->nbpend, 0);
+		s->check = s->agent = NULL;
+		s->track = s->trackers = s->tracknext = NULL;
+		s->slowstart_worker = NULL;
+		if (check_conf_dup(&s->chk, &defsrv->chk) < 0)
+			check_conf_defaults(&s->chk);	/* out of memory: plain */
 	}
 	list_init(&s->pendq);
 	atomic_store(&s->state, SRV_ST_UP);
+	atomic_store(&s->down_causes, 0);
+	atomic_store(&s->cur_weight, s->uweight);
 	atomic_store(&s->eweight, s->uweight);
+	atomic_store(&s->last_change, 0);
+	pthread_mutex_init(&s->state_lock, NULL);
+	timer_init(&s->slowstart_timer, NULL);
 }
 
 void server_deinit(struct server *s)
@@ -73,6 +84,8 @@ void server_deinit(struct server *s)
 	free(s->name);
 	free(s->addr_str);
 	s->name = s->addr_str = NULL;
+	check_conf_free(&s->chk);
+	pthread_mutex_destroy(&s->state_lock);
 }
 
 void server_free(struct server *s)
@@ -140,8 +153,10 @@ static int srv_kw_weight(struct cfg_ctx *ctx, struct server *s, char **args)
 {
 	int ret = srv_kw_uint(ctx, s, args, 0, SRV_MAX_WEIGHT, &s->uweight);
 
-	if (ret > 0)
+	if (ret > 0) {
+		atomic_store(&s->cur_weight, s->uweight);
 		atomic_store(&s->eweight, s->uweight);
+	}
 	return ret;
 }
 
@@ -178,8 +193,10 @@ static int srv_kw_disabled(struct cfg_ctx *ctx, struct server *s, char **args)
 static int srv_kw_backup(struct cfg_ctx *ctx, struct server *s, char **args)
 {
 	(void)ctx;
-	(void)args;
-	s->flags |= SRV_F_BACKUP;
+	if (!strcmp(args[0], "backup"))
+		s->flags |= SRV_F_BACKUP;
+	else
+		s->flags &= ~SRV_F_BACKUP;
 	return 0;
 }
 
@@ -192,6 +209,7 @@ static struct srv_kw_list srv_basic_kws = {
 		{ "enabled", srv_kw_disabled, 1 },
 		{ "id", srv_kw_id, 0 },
 		{ "backup", srv_kw_backup, 1 },
+		{ "no-backup", srv_kw_backup, 1 },
 		{ NULL, NULL, 0 },
 	},
 };
@@ -314,6 +332,7 @@ struct server *server_parse(struct cfg_ctx *ctx, struct proxy *px, int argc, cha
 	    srv_apply_keywords(ctx, s, 0, 3, argc, args) < 0 ||
 	    srv_check_id(ctx, px, s) < 0)
 		goto fail;
+	atomic_store(&s->cur_weight, s->uweight);
 	atomic_store(&s->eweight, s->uweight);
 	return s;
 fail:

@@ -582,6 +582,25 @@ void session_accept(struct worker *w, struct bind_conf *bc, int fd,
 	session_assign_and_connect(s, 0);
 }
 
+unsigned session_kill_server(struct worker *w, const struct server *srv, char who)
+{
+	struct list *pos, *tmp;
+	unsigned n = 0;
+
+	list_for_each_safe(pos, tmp, &w->sessions) {
+		struct session *s = list_entry(pos, struct session, node);
+
+		if (s->srv != srv || !(s->flags & SF_ASSIGNED) || s->state == SS_CLOSED)
+			continue;
+		if (s->state == SS_QUEUED)
+			continue;	/* waiting for a slot: not on the server yet */
+		set_term(s, who, s->state == SS_RELAY ? 'D' : 'C');
+		session_close(s);
+		n++;
+	}
+	return n;
+}
+
 void session_kill_all(struct worker *w)
 {
 	struct list *pos, *tmp;

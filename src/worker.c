@@ -21,6 +21,75 @@
 
 enum { STOP_NONE = 0, STOP_SOFT = 1, STOP_HARD = 2 };
 
+struct worker_call {
+	struct list node;
+	worker_call_fn fn;
+	void *arg;
+};
+
+static __thread struct worker *current_worker;
+
+struct worker *worker_self(void)
+{
+	return current_worker;
+}
+
+/* Take the whole mailbox in one step, then run it unlocked: a call may
+ * queue further calls (they run on the next round). */
+static void worker_run_calls(struct worker *w)
+{
+	struct list batch;
+	struct list *pos, *tmp;
+
+	pthread_mutex_lock(&w->inbox_lock);
+	if (list_empty(&w->calls)) {
+		pthread_mutex_unlock(&w->inbox_lock);
+		return;
+	}
+	batch = w->calls;
+	batch.next->prev = &batch;
+	batch.prev->next = &batch;
+	list_init(&w->calls);
+	w->pending_calls = 0;
+	pthread_mutex_unlock(&w->inbox_lock);
+	list_for_each_safe(pos, tmp, &batch) {
+		struct worker_call *c = list_entry(pos, struct worker_call, node);
+
+		list_del(&c->node);
+		c->fn(w, c->arg);
+		free(c);
+	}
+}
+
+int worker_call(struct worker *w, worker_call_fn fn, void *arg)
+{
+	struct worker_call *c = malloc(sizeof(*c));
+
+	if (!c)
+		return -1;
+	c->fn = fn;
+	c->arg = arg;
+	pthread_mutex_lock(&w->inbox_lock);
+	list_add_tail(&w->calls, &c->node);
+	w->pending_calls++;
+	pthread_mutex_unlock(&w->inbox_lock);
+	if (current_worker == w)
+		loop_defer(&w->loop, &w->inbox_task);
+	else
+		loop_wake(&w->loop);
+	return 0;
+}
+
+unsigned runtime_call_all(struct runtime *rt, worker_call_fn fn, void *arg)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < rt->nworkers; i++)
+		if (worker_call(&rt->workers[i], fn, arg) == 0)
+			n++;
+	return n;
+}
+
 static void worker_apply_stop(struct worker *w)
 {
 	int how = atomic_load(&w->rt->stopping);
@@ -44,13 +113,17 @@ static void worker_on_wake(struct loop *l)
 	struct worker *w = l->owner;
 
 	backend_process_inbox(w);
+	worker_run_calls(w);
 	listener_try_resume(w);
 	worker_apply_stop(w);
 }
 
 static void inbox_task_cb(struct task *t)
 {
-	backend_process_inbox(container_of(t, struct worker, inbox_task));
+	struct worker *w = container_of(t, struct worker, inbox_task);
+
+	backend_process_inbox(w);
+	worker_run_calls(w);
 }
 
 static void before_sleep(struct loop *l)
@@ -78,6 +151,7 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 
+	current_worker = w;
 	pin_thread(w);
 	qsbr_online(w->id);
 	loop_run(&w->loop);
@@ -98,6 +172,7 @@ static int worker_init(struct runtime *rt, struct worker *w, unsigned id)
 	w->cpu = -1;
 	list_init(&w->sessions);
 	list_init(&w->inbox);
+	list_init(&w->calls);
 	pthread_mutex_init(&w->inbox_lock, NULL);
 	task_init(&w->inbox_task, inbox_task_cb);
 	pool_init(&w->sess_pool, sizeof(struct session), 4096);
@@ -186,6 +261,8 @@ void runtime_free(struct runtime *rt)
 	for (unsigned i = 0; i < rt->nworkers; i++) {
 		struct worker *w = &rt->workers[i];
 
+		w->stopping = 1;
+		worker_run_calls(w);	/* lets calls release what they own */
 		pipe_pool_flush(w);
 		pool_flush(&w->sess_pool);
 		pool_flush(&w->buf_pool);

@@ -49,6 +49,13 @@ void backend_release_slot(struct session *s);
 int backend_unqueue(struct session *s);
 /* Worker inbox: process granted pendconns. */
 void backend_process_inbox(struct worker *w);
+/* srv became usable: give its free slots to waiters (any thread). */
+void backend_srv_up(struct server *srv);
+/* srv stopped taking traffic: move the sessions waiting on its own queue
+ * to the backend's queue (keeping their turn) and serve them from the
+ * other servers' free slots. Returns how many were moved ("requeued").
+ * Any thread. */
+unsigned backend_srv_down(struct server *srv);
 /* Number of waiters for %sq/%bq. */
 unsigned backend_queue_len(const struct proxy *be);
 

@@ -31,6 +31,8 @@ struct global_cfg {
 	unsigned ulimit_n;	/* "ulimit-n", 0: not set; applied at start-up */
 	struct list loggers;	/* struct logger, used by "log global" */
 	char *log_tag;		/* "log-tag", default "sluice" */
+	unsigned spread_checks;	/* "spread-checks" percent 0..50 (check.c) */
+	int ssl_server_verify;	/* "ssl-server-verify": 1 required (default), 0 none */
 	char *hostname;		/* "localpeer"/"node" not supported; gethostname() */
 	const char *conf_file;	/* where "global" was first seen */
 	int conf_line;

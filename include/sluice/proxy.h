@@ -39,6 +39,7 @@ enum px_mode { PX_MODE_TCP = 0, PX_MODE_UDP = 1 };
 #define PX_O_ALLBACKUPS		0x0400
 #define PX_O_DONTLOG_NORMAL	0x0800
 #define PX_O_LOGASAP		0x1000
+#define PX_O_LOG_HEALTH		0x2000	/* "option log-health-checks" */
 
 /* Timeouts in milliseconds; 0 means "not set" (no timeout). */
 struct px_timeouts {
@@ -60,6 +61,7 @@ struct px_counters {
 };
 
 struct logfmt;
+struct tcpcheck_ruleset;
 
 struct proxy {
 	char *name;
@@ -90,6 +92,7 @@ struct proxy {
 	unsigned nb_srv;
 	struct server defsrv;		/* "default-server" template */
 	struct lb lb;
+	struct tcpcheck_ruleset *tcpcheck;	/* check script (tcpcheck.h), NULL: connect only */
 	_Atomic unsigned beconn;	/* sessions currently assigned here */
 	pthread_mutex_t qlock;		/* guards pendq and every server's pendq */
 	struct list pendq;		/* sessions waiting for any server */

@@ -3,39 +3,57 @@
  * Owns: struct server, the "server" and "default-server" keywords, and the
  * registry of server keywords (weight, maxconn, ...), which other subsystems
  * extend from their own files (checks register inter/rise/fall there).
+ * State changes live in server_state.c: the operational state follows
+ * a set of "down causes" (health check, agent, tracked server), the admin
+ * flags (maintenance, drain) and the runtime weight (agent, CLI, slow
+ * start); every change is logged, counted, pushed to the balancer, to the
+ * queues and to the servers that track this one.
  * Threading: configuration is read-only once workers run. Runtime state
- * (operational state, admin flags, effective weight, connection counts,
- * counters) is atomics, written by checks/CLI and read by balancers on any
- * thread. A state or weight change must call lb_server_changed() so the
- * backend's balancer rebuilds its tables. The pending queue is guarded by
- * the backend's qlock.
+ * (operational state, admin flags, weights, connection counts, counters) is
+ * atomics, read by balancers on any thread; changes are serialised by the
+ * server's state_lock (server_state.c). The pending queue is guarded by the
+ * backend's qlock.
  */
 #ifndef SLUICE_SERVER_H
 #define SLUICE_SERVER_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include "check.h"
 #include "list.h"
+#include "timer.h"
 
 struct proxy;
 struct cfg_ctx;
 
-/* Operational state, as health checks see it. */
+/* Operational state: UP when no down cause is set. */
 enum srv_state {
 	SRV_ST_DOWN = 0,
 	SRV_ST_UP = 1,
 };
 
+/* Why a server is operationally down (srv->down_causes). */
+#define SRV_DOWN_CHECK	0x01	/* the health check failed "fall" times */
+#define SRV_DOWN_AGENT	0x02	/* the agent replied down, fail or stopped */
+#define SRV_DOWN_TRACK	0x04	/* the tracked server is down */
+
 /* Administrative flags (srv->admin). */
-#define SRV_ADMF_MAINT	0x01	/* "disabled" or set to maint: no traffic at all */
-#define SRV_ADMF_DRAIN	0x02	/* no new sessions from balancing */
+#define SRV_ADMF_MAINT	0x01	/* "disabled", CLI or agent "maint": no traffic at all */
+#define SRV_ADMF_DRAIN	0x02	/* CLI or agent "drain": no new sessions from balancing */
+#define SRV_ADMF_IMAINT	0x04	/* maintenance inherited from the tracked server */
+#define SRV_ADMF_IDRAIN	0x08	/* drain inherited from the tracked server */
+#define SRV_ADMF_ANY_MAINT (SRV_ADMF_MAINT | SRV_ADMF_IMAINT)
+#define SRV_ADMF_ANY_DRAIN (SRV_ADMF_DRAIN | SRV_ADMF_IDRAIN)
 
 /* Configuration flags (srv->flags). */
 #define SRV_F_BACKUP	0x01
 #define SRV_F_PORT_MAP	0x02	/* port is an offset from the client's dst port */
 #define SRV_F_NO_PORT	0x04	/* no port: use the client's dst port */
 #define SRV_F_TCPKA	0x08
+#define SRV_F_SEND_PROXY	0x10	/* "send-proxy" (issue 4 adds the keyword) */
+#define SRV_F_SEND_PROXY_V2	0x20	/* "send-proxy-v2" */
 
 #define SRV_MAX_WEIGHT	256
 
@@ -46,6 +64,9 @@ struct srv_counters {
 	_Atomic uint64_t retries, redispatches;
 	_Atomic uint64_t queue_timeouts;
 	_Atomic unsigned max_conn;
+	_Atomic uint64_t failed_checks;	/* failed health checks ("chkfail") */
+	_Atomic uint64_t down_trans;	/* UP -> DOWN transitions ("chkdown") */
+	_Atomic uint64_t down_time_ms;	/* time spent DOWN, finished periods */
 };
 
 struct server {
@@ -62,11 +83,25 @@ struct server {
 	unsigned uweight;		/* configured weight, 0..256, default 1 */
 	unsigned maxconn;		/* 0: unlimited */
 	unsigned maxqueue;		/* 0: unlimited */
+	struct check_conf chk;		/* check settings (check.h) */
+
+	/* set up after parsing */
+	struct check *check;		/* health check, NULL without "check" */
+	struct check *agent;		/* agent check, NULL without "agent-check" */
+	struct server *track;		/* server whose state this one follows */
+	struct server *trackers;	/* servers tracking this one */
+	struct server *tracknext;	/* next in track->trackers */
 
 	/* runtime, shared between threads */
 	_Atomic int state;		/* enum srv_state */
+	_Atomic unsigned down_causes;	/* SRV_DOWN_*; state is UP iff 0 */
 	_Atomic unsigned admin;		/* SRV_ADMF_* */
+	_Atomic unsigned cur_weight;	/* runtime weight (agent, CLI), before slow start */
 	_Atomic unsigned eweight;	/* effective weight used by balancers */
+	_Atomic uint64_t last_change;	/* monotonic ms of the last state change */
+	pthread_mutex_t state_lock;	/* serialises state changes (server_state.c) */
+	struct timer slowstart_timer;	/* on the worker that runs s's check */
+	struct worker *slowstart_worker;
 	_Atomic unsigned cur_conns;	/* sessions holding a slot */
 	_Atomic unsigned nbpend;	/* sessions in pendq */
 	struct list pendq;		/* sessions waiting for this server */
@@ -129,5 +164,39 @@ void server_assign_id(struct proxy *px, struct server *s);
 /* Free what s owns but not s (default-server templates are embedded). */
 void server_deinit(struct server *s);
 void server_free(struct server *s);
+
+/* ---- state changes (server_state.c) ---------------------------------------
+ * Each function takes s->state_lock, updates the atomics, and when the
+ * usable set changed: rebuilds the balancer (lb_server_changed), serves or
+ * requeues waiting sessions (backend_srv_up/backend_srv_down), applies
+ * on-marked-down / on-marked-up, propagates to trackers, counts, and logs
+ * HAProxy's lines ("Server be/s is DOWN, reason: ..., N active and M backup
+ * servers left. ...", "backend be has no server available!"). Any thread.
+ * Before srv_state_start() (configuration time) nothing is logged. */
+
+/* Why a state changed, for the log line. Every field may be NULL / -1. */
+struct srv_why {
+	const char *reason;	/* "Layer4 connection problem", "Agent reports DOWN" */
+	const char *info;	/* "Connection refused" */
+	int duration_ms;	/* check duration, -1: not from a check */
+	const char *by;		/* "health check", "agent", "cli", "tracked server" */
+};
+
+struct runtime;
+/* Workers run: enable logging, cross-thread actions and slow start. */
+void srv_state_start(struct runtime *rt);
+void srv_set_down_cause(struct server *s, unsigned cause, const struct srv_why *why);
+void srv_clear_down_cause(struct server *s, unsigned cause, const struct srv_why *why);
+/* Set or clear SRV_ADMF_* flags; why may be NULL. */
+void srv_set_admin(struct server *s, unsigned flags, const char *why);
+void srv_clear_admin(struct server *s, unsigned flags, const char *why);
+/* Runtime weight 0..256 (agent "N%", CLI "set weight"); slow start scales it. */
+void srv_set_weight(struct server *s, unsigned weight, const char *why);
+/* Close every session using s on every worker, with termination code who
+ * ('D', 'U' or 'K', see session_kill_server). Returns the number of
+ * workers asked (0 before srv_state_start). */
+unsigned srv_shutdown_sessions(struct server *s, char who);
+/* Counts for logs and stats: usable primaries and backups of be. */
+void srv_count_usable(const struct proxy *be, unsigned *active, unsigned *backup);
 
 #endif

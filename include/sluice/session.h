@@ -92,6 +92,11 @@ void session_accept(struct worker *w, struct bind_conf *bc, int fd,
 		    const union sockaddr_any *addr, socklen_t alen);
 /* A queued session got a slot on srv (called on its own thread). */
 void session_granted(struct session *s, struct server *srv);
+/* Close every session of worker w that is connected or connecting to srv,
+ * with termination code who ('D': server marked down, 'U': backup
+ * replaced by an active server, 'K': killed by the admin). Runs on w's
+ * thread. Returns how many were closed. */
+unsigned session_kill_server(struct worker *w, const struct server *srv, char who);
 /* Close every session of the worker (hard stop). */
 void session_kill_all(struct worker *w);
 

@@ -5,8 +5,13 @@
  * struct worker (one thread: its event loop, pools, listening sockets,
  * sessions and an inbox for sessions handed over by other threads).
  * Threading: a worker's fields belong to its thread, except the inbox
- * (guarded by inbox_lock) and loop_wake(). The runtime's counters are
- * atomics.
+ * and the call mailbox (guarded by inbox_lock) and loop_wake(). The
+ * runtime's counters are atomics.
+ *
+ * Any thread may ask a worker to run a function on the worker's own thread
+ * with worker_call(): that is how checks, state changes and the runtime API
+ * reach timers, sockets and sessions that belong to one thread. Calls are
+ * rare (state changes, not traffic), so each one is a small allocation.
  */
 #ifndef SLUICE_WORKER_H
 #define SLUICE_WORKER_H
@@ -61,6 +66,9 @@ struct worker {
 	struct list inbox;	/* struct pendconn granted by other threads */
 	struct task inbox_task;
 
+	struct list calls;	/* struct worker_call queued by worker_call() */
+	unsigned pending_calls;	/* in calls, under inbox_lock */
+
 	struct list sessions;	/* every live session of this thread */
 	unsigned nb_sessions;
 	int stopping;		/* soft stop: listeners closed, draining */
@@ -86,5 +94,17 @@ void runtime_free(struct runtime *rt);
 
 /* A slot freed somewhere: wake workers whose listeners are paused. */
 void runtime_slot_freed(struct runtime *rt);
+
+/* Run fn(w, arg) on w's thread, after its current batch of events (right
+ * away in order if called from w's own thread: it is still deferred, never
+ * nested). Any thread. Returns 0, or -1 when out of memory. Calls queued
+ * on a worker that has stopped are run by runtime_free() with w->stopping
+ * set, so a call that owns memory can release it. */
+typedef void (*worker_call_fn)(struct worker *w, void *arg);
+int worker_call(struct worker *w, worker_call_fn fn, void *arg);
+/* worker_call() on every worker; returns how many calls were queued. */
+unsigned runtime_call_all(struct runtime *rt, worker_call_fn fn, void *arg);
+/* The worker running on the calling thread, or NULL (main thread). */
+struct worker *worker_self(void);
 
 #endif
