@@ -226,6 +226,14 @@ static void deliver(struct worker *self, struct pendconn *p)
 		loop_wake(&owner->loop);
 }
 
+/* srv takes traffic from balancing now: usable, and a backup only while
+ * the balancer uses backups (no primary is up). */
+static int srv_serves_backend_queue(const struct server *srv)
+{
+	return srv_is_usable(srv) &&
+	       (!(srv->flags & SRV_F_BACKUP) || atomic_load(&srv->px->lb.using_backups));
+}
+
 /* The oldest waiter that srv may serve: its own queue, or the backend's
  * when srv takes traffic from balancing. Called with qlock held. */
 static struct pendconn *oldest_waiter(struct server *srv)
@@ -235,7 +243,7 @@ static struct pendconn *oldest_waiter(struct server *srv)
 
 	if (!list_empty(&srv->pendq))
 		ps = list_first(&srv->pendq, struct pendconn, node);
-	if (!list_empty(&be->pendq) && srv_is_usable(srv))
+	if (!list_empty(&be->pendq) && srv_serves_backend_queue(srv))
 		pb = list_first(&be->pendq, struct pendconn, node);
 	if (ps && pb)
 		return ps->seq < pb->seq ? ps : pb;
@@ -336,7 +344,7 @@ unsigned backend_srv_down(struct server *srv)
 	}
 	pthread_mutex_unlock(&be->qlock);
 	for (other = be->srv; other; other = other->next)
-		if (other != srv && srv_is_usable(other) && srv_has_slot(other))
+		if (other != srv && srv_serves_backend_queue(other) && srv_has_slot(other))
 			grant_waiters(worker_self(), other);
 	return moved;
 }

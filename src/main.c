@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "sluice/cfg.h"
+#include "sluice/check.h"
+#include "sluice/server.h"
 #include "sluice/global.h"
 #include "sluice/listener.h"
 #include "sluice/log.h"
@@ -301,11 +303,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "[ALERT] cannot start worker threads: %s\n", strerror(errno));
 		return 1;
 	}
+	srv_state_start(&rt);
+	check_start_all(&rt);
 	if (!o.quiet && conf.debug)
 		fprintf(stderr, "sluice " SLUICE_VERSION " started: %u thread(s), maxconn %u\n",
 			nthreads, rt.maxconn);
 	wait_for_signals(&rt, &sigs);
 	runtime_free(&rt);
+	check_free_all(&conf);
 	listeners_close(&conf);
 	log_close_targets(&conf);
 	qsbr_shutdown();

@@ -73,7 +73,7 @@ void server_init_from_defaults(struct server *s, const struct server *defsrv)
 	atomic_store(&s->state, SRV_ST_UP);
 	atomic_store(&s->down_causes, 0);
 	atomic_store(&s->cur_weight, s->uweight);
-	atomic_store(&s->eweight, s->uweight);
+	atomic_store(&s->eweight, s->uweight * SRV_EWEIGHT_SCALE);
 	atomic_store(&s->last_change, 0);
 	pthread_mutex_init(&s->state_lock, NULL);
 	timer_init(&s->slowstart_timer, NULL);
@@ -155,7 +155,7 @@ static int srv_kw_weight(struct cfg_ctx *ctx, struct server *s, char **args)
 
 	if (ret > 0) {
 		atomic_store(&s->cur_weight, s->uweight);
-		atomic_store(&s->eweight, s->uweight);
+		atomic_store(&s->eweight, s->uweight * SRV_EWEIGHT_SCALE);
 	}
 	return ret;
 }
@@ -333,7 +333,7 @@ struct server *server_parse(struct cfg_ctx *ctx, struct proxy *px, int argc, cha
 	    srv_check_id(ctx, px, s) < 0)
 		goto fail;
 	atomic_store(&s->cur_weight, s->uweight);
-	atomic_store(&s->eweight, s->uweight);
+	atomic_store(&s->eweight, s->uweight * SRV_EWEIGHT_SCALE);
 	return s;
 fail:
 	server_free(s);

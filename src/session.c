@@ -283,6 +283,7 @@ static void connected(struct session *s)
 {
 	unsigned opts = s->fe->options | s->be->options;
 
+	check_observe(s->srv, s->srv->chk.flags, 1);
 	s->state = SS_RELAY;
 	s->t_connect = (int32_t)(now_ms(s) - s->t_accept);
 	s->cli_active = s->srv_active = now_ms(s);
@@ -351,6 +352,7 @@ static void connect_failed(struct session *s, int timed_out)
 	unsigned wait;
 
 	close_server_side(s);
+	check_observe(s->srv, s->srv->chk.flags, 0);
 	atomic_fetch_add(&s->srv->ctr.failed_conns, 1);
 	atomic_fetch_add(&s->be->ctr.failed_conns, 1);
 	if (!s->retries_left) {

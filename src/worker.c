@@ -12,6 +12,7 @@
 
 #include "sluice/backend.h"
 #include "sluice/buf.h"
+#include "sluice/check.h"
 #include "sluice/global.h"
 #include "sluice/listener.h"
 #include "sluice/qsbr.h"
@@ -155,6 +156,7 @@ static void *worker_main(void *arg)
 	pin_thread(w);
 	qsbr_online(w->id);
 	loop_run(&w->loop);
+	check_worker_stop(w);
 	/* Hard stop may leave granted sessions in the inbox: finish them. */
 	backend_process_inbox(w);
 	session_kill_all(w);

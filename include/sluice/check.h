@@ -11,6 +11,8 @@
  * observation ("observe layer4") does on errors.
  * What a result changes is done through server_state.c (srv_set_down_cause,
  * srv_set_admin, srv_set_weight): checks never touch the balancer directly.
+ * check.c holds the keywords, the post-parse set-up and the pure rules
+ * (health counter, intervals, state strings); check_io.c runs the checks.
  *
  * Threading: each check belongs to one worker (servers are spread over the
  * workers); its timer, socket, TLS state and health counters are touched
@@ -26,6 +28,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include "tcpcheck.h"
+#include "timer.h"
 
 struct server;
 struct config;
@@ -45,8 +48,8 @@ struct check;
 enum chk_verify { CHK_VERIFY_DEFAULT = 0, CHK_VERIFY_NONE, CHK_VERIFY_REQUIRED };
 
 enum chk_on_error {
-	CHK_ON_ERROR_FASTINTER = 0,	/* default */
-	CHK_ON_ERROR_FAIL_CHECK,
+	CHK_ON_ERROR_FASTINTER = 0,
+	CHK_ON_ERROR_FAIL_CHECK,	/* default (HAProxy's), set by check_conf_defaults() */
 	CHK_ON_ERROR_SUDDEN_DEATH,
 	CHK_ON_ERROR_MARK_DOWN,
 };
@@ -94,11 +97,37 @@ struct check_report {
 	uint64_t failures;	/* failed checks since start */
 };
 
+/* Runtime state of one check: created at post-parse (check.c), run by one
+ * worker (check_io.c). Other subsystems use the functions below, not the
+ * fields. Fields without _Atomic are the owner's, except rep, which any
+ * thread may copy (check_get_report). */
+struct check_run;	/* the run in progress (check_io.c) */
+struct ssl_ctx_st;	/* OpenSSL's SSL_CTX */
+struct check {
+	struct server *srv;
+	unsigned kind;			/* CHK_CF_CHECK or CHK_CF_AGENT */
+	struct worker *w;		/* owner, set by check_start_all() */
+	_Atomic int started;		/* w is set: other threads may call it */
+	struct timer timer;		/* the next run, or the current run's deadline */
+	struct check_run *run;		/* NULL while idle */
+	struct ssl_ctx_st *ssl_ctx;	/* one reference, NULL: no TLS */
+	uint64_t start_ms;		/* when the current or last run started */
+	unsigned first_delay;		/* ms from start-up to the first run */
+	int running;			/* owner's view of enabled: runs are scheduled */
+	int force_fast;			/* on-error: the next run comes after fastinter */
+	_Atomic int health;		/* 0 .. rise+fall-1 */
+	_Atomic int enabled;		/* as the runtime API asked */
+	_Atomic unsigned consec_errors;	/* "observe layer4": errors in a row */
+	_Atomic int onerror_queued;	/* an on-error action waits for the owner */
+	struct check_report rep;	/* written by the owner */
+};
+
 /* Post-parse (registered by check.c): resolve "track", check what needs
  * the whole configuration (agent-check without agent-port, verify required
  * without ca-file, track loops and targets without checks), and create the
  * struct check of every checked server (s->check, s->agent). Reports
- * FILE:LINE errors; returns the error count. */
+ * FILE:LINE errors; returns the error count. After errors, or with
+ * conf->check_only (-c), it frees the checks again before returning. */
 int check_postparse(struct config *conf);
 
 /* After the workers started: give each check to a worker and schedule its
@@ -132,5 +161,33 @@ static inline void check_observe(struct server *s, unsigned conf_flags, int ok)
 	if (conf_flags & CHK_CF_OBSERVE_L4)
 		check_observe_slow(s, ok);
 }
+
+/* ---- pure helpers (check.c), used by the engine and unit-tested ---- */
+
+/* check_health_step() results */
+#define CHK_HS_COUNTED	0x01	/* a failed check that counts (the server was not fully down) */
+#define CHK_HS_CHANGED	0x02	/* health moved (worth a log-health-checks line) */
+#define CHK_HS_DOWN	0x04	/* set SRV_DOWN_CHECK */
+#define CHK_HS_UP	0x08	/* clear SRV_DOWN_CHECK */
+
+/* HAProxy's rise/fall counter: apply one result (ok 1, failed 0) to
+ * *health (0 .. rise+fall-1). marked_down: SRV_DOWN_CHECK is set. */
+unsigned check_health_step(int *health, unsigned rise, unsigned fall, int ok, int marked_down);
+/* Interval before the next run: downinter when fully down, fastinter in
+ * transition, else inter (unset ones fall back to inter); agent checks use
+ * agent-inter. */
+unsigned check_interval(const struct check_conf *c, int agent, int health);
+/* ms moved by a random amount within +/- pct percent (rnd: any random
+ * 32-bit value); never below 1 for a non-zero ms. */
+unsigned check_spread(unsigned ms, unsigned pct, uint32_t rnd);
+/* HAProxy's check timeouts: with "timeout check" (to_check), connecting
+ * may take min(timeout connect, inter) and the rest to_check; without,
+ * the whole check has inter (*rest_ms 0: same deadline as the connect). */
+void check_timeouts(unsigned to_connect, unsigned to_check, unsigned inter,
+		    unsigned *conn_ms, unsigned *rest_ms);
+/* First run of the k-th of total checks: spread evenly over inter. */
+unsigned check_first_delay(unsigned k, unsigned total, unsigned inter);
+/* check_state_str() for a given health (-1: s has no health check). */
+const char *check_state_fmt(const struct server *s, int health, char *buf, size_t size);
 
 #endif

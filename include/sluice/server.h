@@ -56,6 +56,9 @@ enum srv_state {
 #define SRV_F_SEND_PROXY_V2	0x20	/* "send-proxy-v2" */
 
 #define SRV_MAX_WEIGHT	256
+/* eweight is the runtime weight times this, so that slow start can ramp
+ * even a weight-1 server in fine steps (balancers only use ratios). */
+#define SRV_EWEIGHT_SCALE 16
 
 struct srv_counters {
 	_Atomic uint64_t cum_sess;
@@ -97,11 +100,12 @@ struct server {
 	_Atomic unsigned down_causes;	/* SRV_DOWN_*; state is UP iff 0 */
 	_Atomic unsigned admin;		/* SRV_ADMF_* */
 	_Atomic unsigned cur_weight;	/* runtime weight (agent, CLI), before slow start */
-	_Atomic unsigned eweight;	/* effective weight used by balancers */
+	_Atomic unsigned eweight;	/* cur_weight * SRV_EWEIGHT_SCALE, ramped by slow start */
 	_Atomic uint64_t last_change;	/* monotonic ms of the last state change */
 	pthread_mutex_t state_lock;	/* serialises state changes (server_state.c) */
-	struct timer slowstart_timer;	/* on the worker that runs s's check */
+	struct timer slowstart_timer;	/* on slowstart_worker's wheel */
 	struct worker *slowstart_worker;
+	uint64_t slowstart_begin;	/* monotonic ms the ramp began, 0: none (state_lock) */
 	_Atomic unsigned cur_conns;	/* sessions holding a slot */
 	_Atomic unsigned nbpend;	/* sessions in pendq */
 	struct list pendq;		/* sessions waiting for this server */
@@ -190,7 +194,8 @@ void srv_clear_down_cause(struct server *s, unsigned cause, const struct srv_why
 /* Set or clear SRV_ADMF_* flags; why may be NULL. */
 void srv_set_admin(struct server *s, unsigned flags, const char *why);
 void srv_clear_admin(struct server *s, unsigned flags, const char *why);
-/* Runtime weight 0..256 (agent "N%", CLI "set weight"); slow start scales it. */
+/* Runtime weight 0..256 (agent "N%", CLI "set weight"); slow start scales
+ * it. Not logged, as in HAProxy: the caller reports it if it wants to. */
 void srv_set_weight(struct server *s, unsigned weight, const char *why);
 /* Close every session using s on every worker, with termination code who
  * ('D', 'U' or 'K', see session_kill_server). Returns the number of
@@ -198,5 +203,8 @@ void srv_set_weight(struct server *s, unsigned weight, const char *why);
 unsigned srv_shutdown_sessions(struct server *s, char who);
 /* Counts for logs and stats: usable primaries and backups of be. */
 void srv_count_usable(const struct proxy *be, unsigned *active, unsigned *backup);
+/* Slow start: the effective weight elapsed_ms into a ramp of slowstart_ms
+ * (at least 1 unless cur_weight is 0, cur_weight once the ramp is over). */
+unsigned srv_slowstart_weight(unsigned cur_weight, uint64_t elapsed_ms, unsigned slowstart_ms);
 
 #endif

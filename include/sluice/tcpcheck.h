@@ -8,6 +8,8 @@
  * engine); HAProxy's check status codes; and the pure functions that judge
  * received bytes: expect rules, the MySQL/PostgreSQL/TLS reply parsers and
  * the agent-check reply parser.
+ * Rules are compiled as written: when the first rule of a TCP rule set is
+ * not "connect", check.c connects first on its own (implicit connect).
  * Threading: rule sets are built while parsing and immutable afterwards; a
  * proxy that inherits its rules from a defaults section shares them
  * (reference counted, parse time only). Every evaluation function is pure
@@ -20,6 +22,7 @@
 #include <stdint.h>
 
 struct server;
+struct proxy;
 
 /* HAProxy's check status codes (shown in logs, stats and "show servers"). */
 enum check_code {
@@ -79,8 +82,9 @@ enum tcpcheck_verdict {
 /* A protocol reply parser: judge data[0..len) (everything received since
  * the previous expect rule was satisfied). last: nothing more will come
  * (EOF, or the buffer is full). On failure, sets *code (e.g. CHK_L7STS)
- * and writes a short reason into info (always NUL-terminated). Never
- * reads outside data[0..len). */
+ * and writes a short reason into info (always NUL-terminated). On success
+ * it sets *code too and may leave a note in info (the MySQL server
+ * version). Never reads outside data[0..len). */
 typedef enum tcpcheck_verdict (*tcpcheck_custom_fn)(const uint8_t *data, size_t len, int last,
 						    enum check_code *code, char *info,
 						    size_t infosz);
@@ -127,6 +131,13 @@ struct tcpcheck_ruleset {
 	unsigned nrules;
 	const char *conf_file;	/* where the option was written */
 	int conf_line;
+	/* parse-time bookkeeping (tcpcheck.c); check.c ignores it */
+	const struct proxy *owner;	/* section whose lines built this set */
+	struct tcpcheck_ruleset *borrowed; /* rules belong to this inherited set */
+	unsigned has_option:1;		/* kind TCP: "option tcp-check" applies */
+	const char *rules_file;		/* first "tcp-check" line, NULL: none */
+	int rules_line;
+	char *pending_comment;		/* "tcp-check comment" awaiting its rule */
 };
 
 /* Parse-time sharing between defaults and the proxies that inherit them. */
@@ -142,10 +153,32 @@ void tcpcheck_ruleset_unref(struct tcpcheck_ruleset *rs);
  * On TCPCHK_FAIL sets *code (the rule's err_code) and writes HAProxy's
  * style of reason into info, e.g. "TCPCHK did not match content 'PONG'
  * at step 2" or "TCPCHK matched unwanted content 'ERR' at step 2", with
- * the rule's comment instead when it has one. */
+ * the rule's comment instead when it has one. On TCPCHK_OK sets *code to
+ * the rule's ok_code. A custom rule (TCPCHK_EXP_CUSTOM) runs its parser,
+ * which chooses the code itself (L7STS for an error reply, L7RSP for
+ * garbage). rstring and rbinary look at the first 16 KiB only, and
+ * rstring, a POSIX regex over text, does not see past a NUL byte.
+ *
+ * Bytes dropped after an expect (contract with check.c): once an expect
+ * rule is satisfied, the bytes it matched are consumed, so that the next
+ * expect only sees what follows; tcpcheck_expect_consumed() says how many.
+ * For string, binary, rstring and rbinary rules everything up to the end of
+ * the first match is dropped; for inverted ("!") and custom rules the whole
+ * buffer is dropped. A custom parser therefore judges one protocol message
+ * and must not rely on bytes that came with it: MySQL only answers the
+ * authentication packet after receiving it, so that reply always arrives
+ * after the handshake. */
 enum tcpcheck_verdict tcpcheck_expect(const struct tcpcheck_rule *r, const uint8_t *data,
 				      size_t len, int last, unsigned step,
 				      enum check_code *code, char *info, size_t infosz);
+
+/* After tcpcheck_expect() returned TCPCHK_OK over data[0..len): how many
+ * leading bytes check.c drops before the next rule (see above). */
+size_t tcpcheck_expect_consumed(const struct tcpcheck_rule *r, const uint8_t *data, size_t len);
+
+/* The built-in protocol parsers by name: "ssl-hello", "mysql-handshake",
+ * "mysql-ok", "pgsql" (for tests and fuzzers). NULL for another name. */
+tcpcheck_custom_fn tcpcheck_custom_by_name(const char *name);
 
 /* Expand a send-lf rule for server s into out; returns the length (at
  * most outsz), or -1 if it does not fit. */

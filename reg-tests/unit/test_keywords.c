@@ -258,7 +258,7 @@ static void test_servers(void)
 	UT_CHECK(be->srv == a && a->next == b && be->srv_last == d);
 	/* default-server: weight/maxconn from defaults, maxqueue from be */
 	UT_EQ_INT(a->uweight, 5);
-	UT_EQ_INT(a->eweight, 5);
+	UT_EQ_INT(a->eweight, 5 * SRV_EWEIGHT_SCALE);
 	UT_EQ_INT(a->maxconn, 10);
 	UT_EQ_INT(a->maxqueue, 3);
 	UT_EQ_INT(a->state, SRV_ST_UP);
