@@ -3,8 +3,8 @@
 #
 # Starts two tiny backends (admin/demo_backend.py) and ./sluice with
 # examples/quickstart.cfg, makes a few connections to show round-robin,
-# stops one backend to show the clients being sent to the other, restarts
-# it, then keeps sluice running until Ctrl-C (when stdin is a terminal and
+# stops one backend and shows the health check taking it out of rotation,
+# restarts it and shows it coming back, then keeps sluice running until Ctrl-C (when stdin is a terminal and
 # CI is not "true"; otherwise it stops there). Everything it started is
 # stopped by PID on exit. Exit status 1 if something did not go as shown.
 #
@@ -105,6 +105,16 @@ check() {
 	done
 }
 
+# wait_log TEXT: up to 10 s for sluice's log to contain TEXT.
+wait_log() {
+	n=0
+	while ! grep -q "$1" "$LOG" && [ "$n" -lt 100 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	grep -q "$1" "$LOG" || failed=1
+}
+
 shown=0
 show_log() {
 	sleep 0.2
@@ -136,12 +146,18 @@ say "stopping web1 (pid $B1_PID)"
 stop_pid "$B1_PID"
 B1_PID=""
 
-say "4 connections: connecting to web1 is refused, sluice retries and redispatches to web2"
+say "waiting for the health check (inter 500ms, fall 2) to mark web1 DOWN"
+wait_log "web/web1 is DOWN"
+show_log
+
+say "4 connections: all go to web2, no connection attempt to web1"
 connections 4 web2
 show_log
 
-say "restarting web1"
+say "restarting web1; after 2 good checks (rise 2) it is back in rotation"
 start_backend1
+wait_log "web/web1 is UP"
+show_log
 
 say "4 connections: both backends answer again"
 connections 4 alternate
