@@ -42,7 +42,7 @@ build/asan/%.o: src/%.c $(wildcard include/sluice/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -O2,$(CFLAGS)) $(ASAN_FLAGS) -c -o $@ $<
 
-build/unit/%: reg-tests/unit/%.c $(LIBOBJS) reg-tests/unit/ut.h
+build/unit/%: reg-tests/unit/%.c $(LIBOBJS) $(wildcard reg-tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Ireg-tests/unit -o $@ $< $(LIBOBJS) $(LDLIBS)
 

@@ -89,23 +89,6 @@ void check_conf_free(struct check_conf *c)
 
 /* ---- server keywords ----------------------------------------------------- */
 
-/* Messages name the server ("server 'web1': ...") or the template. */
-static int chk_err(struct cfg_ctx *ctx, const struct server *s, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int chk_err(struct cfg_ctx *ctx, const struct server *s, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (s->name)
-		return cfg_err(ctx, "server '%s': %s", s->name, msg);
-	return cfg_err(ctx, "default-server: %s", msg);
-}
-
 /* Post-parse errors point at the server line. */
 static int srv_err_at(const struct server *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -138,10 +121,10 @@ static int kw_time(struct cfg_ctx *ctx, struct server *s, char **args)
 	for (i = 0; strcmp(time_kws[i].name, args[0]); i++)
 		;
 	if (!args[1] || cfg_parse_time(args[1], &ms) < 0)
-		return chk_err(ctx, s, "'%s' expects a time like 2s or 500ms, got '%s'",
+		return srv_cfg_err(ctx, s, "'%s' expects a time like 2s or 500ms, got '%s'",
 			       args[0], args[1] ? args[1] : "");
 	if (!ms && !time_kws[i].zero_ok)
-		return chk_err(ctx, s, "'%s' expects a time greater than 0, got '%s'",
+		return srv_cfg_err(ctx, s, "'%s' expects a time greater than 0, got '%s'",
 			       args[0], args[1]);
 	*(unsigned *)((char *)&s->chk + time_kws[i].off) = ms;
 	return 1;
@@ -163,7 +146,7 @@ static int kw_uint(struct cfg_ctx *ctx, struct server *s, char **args)
 	for (i = 0; strcmp(uint_kws[i].name, args[0]); i++)
 		;
 	if (!args[1] || cfg_parse_uint(args[1], uint_kws[i].min, uint_kws[i].max, &v) < 0)
-		return chk_err(ctx, s, "'%s' expects an integer between %lu and %lu, got '%s'",
+		return srv_cfg_err(ctx, s, "'%s' expects an integer between %lu and %lu, got '%s'",
 			       args[0], uint_kws[i].min, uint_kws[i].max, args[1] ? args[1] : "");
 	*(unsigned *)((char *)&s->chk + uint_kws[i].off) = (unsigned)v;
 	return 1;
@@ -204,11 +187,11 @@ static int kw_addr(struct cfg_ctx *ctx, struct server *s, char **args)
 	char err[256];
 
 	if (!args[1])
-		return chk_err(ctx, s, "'%s' expects an IP address", args[0]);
+		return srv_cfg_err(ctx, s, "'%s' expects an IP address", args[0]);
 	if (addr_parse(args[1], ADDR_ALLOW_NO_PORT | ADDR_RESOLVE, &spec, err, sizeof(err)) < 0)
-		return chk_err(ctx, s, "'%s': %s", args[0], err);
+		return srv_cfg_err(ctx, s, "'%s': %s", args[0], err);
 	if (!(spec.flags & ADDR_PORT_NONE))
-		return chk_err(ctx, s, "'%s' takes an address without a port, got '%s' "
+		return srv_cfg_err(ctx, s, "'%s' takes an address without a port, got '%s' "
 			       "(use '%s' for the port)", args[0], args[1],
 			       agent ? "agent-port" : "port");
 	if (agent) {
@@ -226,10 +209,10 @@ static int set_string(struct cfg_ctx *ctx, struct server *s, char **args, char *
 	char *v;
 
 	if (!args[1] || !*args[1])
-		return chk_err(ctx, s, "'%s' expects a value", args[0]);
+		return srv_cfg_err(ctx, s, "'%s' expects a value", args[0]);
 	v = strdup(args[1]);
 	if (!v)
-		return chk_err(ctx, s, "out of memory");
+		return srv_cfg_err(ctx, s, "out of memory");
 	free(*dst);
 	*dst = v;
 	return 1;
@@ -257,7 +240,7 @@ static int kw_agent_send(struct cfg_ctx *ctx, struct server *s, char **args)
 static int kw_ca_file(struct cfg_ctx *ctx, struct server *s, char **args)
 {
 	if (args[1] && *args[1] && access(args[1], R_OK) < 0)
-		return chk_err(ctx, s, "'ca-file': cannot read '%s': %s", args[1], strerror(errno));
+		return srv_cfg_err(ctx, s, "'ca-file': cannot read '%s': %s", args[1], strerror(errno));
 	return set_string(ctx, s, args, &s->chk.ca_file);
 }
 
@@ -270,7 +253,7 @@ static int one_of(struct cfg_ctx *ctx, struct server *s, char **args, const char
 	for (i = 0; args[1] && words[i]; i++)
 		if (!strcmp(args[1], words[i]))
 			return i;
-	return chk_err(ctx, s, "'%s' expects %s, got '%s'", args[0], expected,
+	return srv_cfg_err(ctx, s, "'%s' expects %s, got '%s'", args[0], expected,
 		       args[1] ? args[1] : "");
 }
 
@@ -291,7 +274,7 @@ static int kw_observe(struct cfg_ctx *ctx, struct server *s, char **args)
 	int i;
 
 	if (args[1] && !strcmp(args[1], "layer7"))
-		return chk_err(ctx, s, "'observe layer7' watches HTTP responses, which a "
+		return srv_cfg_err(ctx, s, "'observe layer7' watches HTTP responses, which a "
 			       "layer-4 proxy never sees: use 'observe layer4'");
 	i = one_of(ctx, s, args, words, "'layer4' or 'none'");
 	if (i < 0)
@@ -324,7 +307,7 @@ static int kw_on_marked(struct cfg_ctx *ctx, struct server *s, char **args)
 	const char *want = down ? "shutdown-sessions" : "shutdown-backup-sessions";
 
 	if (!args[1] || strcmp(args[1], want))
-		return chk_err(ctx, s, "'%s' expects '%s', got '%s'", args[0], want,
+		return srv_cfg_err(ctx, s, "'%s' expects '%s', got '%s'", args[0], want,
 			       args[1] ? args[1] : "");
 	s->chk.flags |= down ? CHK_CF_DOWN_SHUTDOWN : CHK_CF_UP_SHUTDOWN_BACKUP;
 	return 1;

@@ -120,11 +120,7 @@ void server_attach(struct proxy *px, struct server *s)
 
 /* ---- keyword handlers ----------------------------------------------------- */
 
-/* Messages name the server ("server 'web1': ...") or the template. */
-static int srv_err(struct cfg_ctx *ctx, const struct server *s, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int srv_err(struct cfg_ctx *ctx, const struct server *s, const char *fmt, ...)
+int srv_cfg_err(struct cfg_ctx *ctx, const struct server *s, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -143,7 +139,7 @@ static int srv_kw_uint(struct cfg_ctx *ctx, struct server *s, char **args,
 	unsigned long v;
 
 	if (!args[1] || cfg_parse_uint(args[1], min, max, &v) < 0)
-		return srv_err(ctx, s, "'%s' expects an integer between %lu and %lu, got '%s'",
+		return srv_cfg_err(ctx, s, "'%s' expects an integer between %lu and %lu, got '%s'",
 			       args[0], min, max, args[1] ? args[1] : "");
 	*out = (unsigned)v;
 	return 1;
@@ -227,16 +223,16 @@ static int srv_apply_keywords(struct cfg_ctx *ctx, struct server *s, int is_defa
 	int i, used;
 
 	if (argc > CFG_MAX_ARGS)
-		return srv_err(ctx, s, "too many words (at most %d)", CFG_MAX_ARGS);
+		return srv_cfg_err(ctx, s, "too many words (at most %d)", CFG_MAX_ARGS);
 	memcpy(av, args, sizeof(*av) * (size_t)argc);
 	av[argc] = NULL;
 	for (i = first; i < argc; i += 1 + used) {
 		kw = srv_find_kw(av[i]);
 		if (!kw)
-			return srv_err(ctx, s, "unknown keyword '%s' (sluice does not implement it)",
+			return srv_cfg_err(ctx, s, "unknown keyword '%s' (sluice does not implement it)",
 				       av[i]);
 		if (is_default && !kw->default_ok)
-			return srv_err(ctx, s, "'%s' is only allowed on a server line", av[i]);
+			return srv_cfg_err(ctx, s, "'%s' is only allowed on a server line", av[i]);
 		used = kw->fn(ctx, s, av + i);
 		if (used < 0)
 			return -1;
@@ -273,12 +269,12 @@ static int srv_set_addr(struct cfg_ctx *ctx, struct server *s, const char *str)
 
 	if (addr_parse(str, ADDR_ALLOW_NO_PORT | ADDR_ALLOW_OFFSET | ADDR_RESOLVE,
 		       &spec, err, sizeof(err)) < 0)
-		return srv_err(ctx, s, "%s", err);
+		return srv_cfg_err(ctx, s, "%s", err);
 	if (spec.flags & ADDR_PORT_RANGE)
-		return srv_err(ctx, s, "a server takes one port, not a range ('%s')", str);
+		return srv_cfg_err(ctx, s, "a server takes one port, not a range ('%s')", str);
 	s->addr_str = strdup(str);
 	if (!s->addr_str)
-		return srv_err(ctx, s, "out of memory");
+		return srv_cfg_err(ctx, s, "out of memory");
 	s->addr = spec.ss;
 	s->addrlen = spec.len;
 	if (spec.flags & ADDR_PORT_NONE)
@@ -298,7 +294,7 @@ static int srv_check_id(struct cfg_ctx *ctx, const struct proxy *px, const struc
 		return 0;
 	for (other = px->srv; other; other = other->next)
 		if (other->puid == s->puid)
-			return srv_err(ctx, s, "id %d is already used by server '%s' at %s:%d",
+			return srv_cfg_err(ctx, s, "id %d is already used by server '%s' at %s:%d",
 				       s->puid, other->name,
 				       other->conf_file ? other->conf_file : "?", other->conf_line);
 	return 0;

@@ -148,6 +148,10 @@ struct srv_kw_list {
 };
 
 void srv_register_keywords(struct srv_kw_list *list);
+/* cfg_err() for a server keyword: the message names the server
+ * ("server 'web1': ...") or the default-server template. Returns -1. */
+int srv_cfg_err(struct cfg_ctx *ctx, const struct server *s, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 struct server *server_find(const struct proxy *be, const char *name);
 /* Initialise s from the backend's default-server template, or from the
  * built-in defaults when defsrv is NULL (weight 1, up, no limits). Settings

@@ -6,22 +6,13 @@ from collections import Counter
 
 from lib.checksrv import AgentServer, Restartable, Stopwatch, wait_for, wait_log
 from lib.client import ask_id, hold_id, wait_closed, silent_for
-from lib.config import config
+from lib.config import config, start_fe_be
 from lib.env import tmo
 
 
 def _start(sluice, port, body_lines, be_extra=(), glob=""):
-    fe = port()
-    body = "\n".join("    " + ln for ln in list(be_extra) + list(body_lines))
-    cfg = config(f"""
-        frontend fe
-            bind 127.0.0.1:{fe}
-            default_backend be
-
-        backend be
-            balance roundrobin
-        """, global_extra=glob) + body + "\n"
-    return fe, sluice(cfg, ports=[fe])
+    return start_fe_be(sluice, port, ["balance roundrobin", *be_extra, *body_lines],
+                       global_extra=glob)
 
 
 def _restartable(servers, name):

@@ -5,20 +5,12 @@ import re
 
 import pytest
 
-from lib.sluice import run_bin
+from lib.config import CHECK_HEAD
+from lib.sluice import check_config
 
 VALID = "Configuration file is valid"
 
-BASE = """\
-global
-    log stdout format raw local0
-{g}
-defaults
-    mode tcp
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
-{d}
+BASE = CHECK_HEAD + """\
 backend other
     server o1 127.0.0.1:10009 check
 
@@ -33,12 +25,6 @@ def _cfg(g="", d="", l="", s=""):
     def ind(t):
         return "\n".join("    " + x for x in t.splitlines()) if t else ""
     return BASE.format(g=ind(g), d=ind(d), l=ind(l), s=s)
-
-
-def _check(tmp_path, text):
-    path = tmp_path / "check.cfg"
-    path.write_text(text)
-    return path, run_bin(["-c", "-f", str(path)])
 
 
 GOOD = [
@@ -80,7 +66,7 @@ GOOD = [
 
 @pytest.mark.parametrize("name,parts", GOOD, ids=[g[0] for g in GOOD])
 def test_good_check_configs(tmp_path, name, parts):
-    _, res = _check(tmp_path, _cfg(**parts))
+    _, res = check_config(tmp_path, _cfg(**parts))
     assert res.returncode == 0 and VALID in res.stdout, res.stderr
 
 
@@ -117,7 +103,7 @@ def test_bad_check_configs(tmp_path, name, parts, marker, words):
     text = _cfg(**parts)
     if name == "track-unchecked":
         text += "    server s2 127.0.0.1:10003\n"
-    path, res = _check(tmp_path, text)
+    path, res = check_config(tmp_path, text)
     assert res.returncode != 0, f"accepted:\n{text}"
     line = next(i + 1 for i, ln in enumerate(text.splitlines()) if marker in ln)
     m = re.search(re.escape(str(path)) + r":(\d+): (.*)", res.stderr)

@@ -7,7 +7,7 @@ from collections import Counter
 
 from lib.checksrv import Restartable, Stopwatch, wait_log
 from lib.client import ask_id
-from lib.config import config
+from lib.config import start_fe_be
 from lib.env import tmo
 
 INTER = 0.2
@@ -20,18 +20,9 @@ def _try_id(fe):
         return None
 
 
-def _start(sluice, port, servers_lines, be_extra="", glob=""):
-    fe = port()
-    cfg = config(f"""
-        frontend fe
-            bind 127.0.0.1:{fe}
-            default_backend be
-
-        backend be
-            balance roundrobin
-            {be_extra}
-        """, global_extra=glob) + "\n".join("    " + ln for ln in servers_lines) + "\n"
-    return fe, sluice(cfg, ports=[fe])
+def _start(sluice, port, servers_lines, be_extra=(), glob=""):
+    return start_fe_be(sluice, port, ["balance roundrobin", *be_extra, *servers_lines],
+                       global_extra=glob)
 
 
 def _restartables(servers, names):
@@ -120,7 +111,7 @@ def test_allbackups_spreads_over_every_backup(sluice, servers, port):
     fe, sl = _start(sluice, port, [
         f"server p1 {srv['p1'].addr} {chk}",
         f"server b1 {srv['b1'].addr} {chk} backup",
-        f"server b2 {srv['b2'].addr} {chk} backup"], be_extra="option allbackups")
+        f"server b2 {srv['b2'].addr} {chk} backup"], be_extra=["option allbackups"])
     assert set(ask_id(fe) for _ in range(4)) == {"p1"}
     srv["p1"].down()
     assert wait_log(sl, "Server be/p1 is DOWN", timeout=5) >= 0
@@ -143,18 +134,10 @@ def test_last_server_down_alerts_and_fails_fast(sluice, servers, port):
 
 def test_default_server_and_defaults_carry_check_settings(sluice, servers, port):
     srv = _restartables(servers, ["s1", "s2"])
-    fe = port()
-    cfg = config(f"""
-        frontend fe
-            bind 127.0.0.1:{fe}
-            default_backend be
-
-        backend be
-            default-server check inter 100ms fall 1 rise 1
-            server s1 {srv['s1'].addr}
-            server s2 {srv['s2'].addr} no-check
-        """)
-    sl = sluice(cfg, ports=[fe])
+    _, sl = start_fe_be(sluice, port, [
+        "default-server check inter 100ms fall 1 rise 1",
+        f"server s1 {srv['s1'].addr}",
+        f"server s2 {srv['s2'].addr} no-check"])
     srv["s1"].down()
     assert wait_log(sl, "Server be/s1 is DOWN", timeout=5) >= 0
     srv["s2"].down()

@@ -5,21 +5,12 @@ reason, a right one brings it back."""
 import struct
 
 from lib.checksrv import ReplyServer, SilentServer, Stopwatch, wait_log
-from lib.config import config
+from lib.config import start_fe_be
 from lib.env import tmo
 
 
 def _start(sluice, port, srv_line, be_lines, glob=""):
-    fe = port()
-    body = "\n".join("    " + ln for ln in be_lines)
-    cfg = config(f"""
-        frontend fe
-            bind 127.0.0.1:{fe}
-            default_backend be
-
-        backend be
-        """, global_extra=glob) + body + f"\n    {srv_line}\n"
-    return fe, sluice(cfg, ports=[fe])
+    return start_fe_be(sluice, port, [*be_lines, srv_line], global_extra=glob)
 
 
 def _reply_server(servers, **kw):

@@ -4,22 +4,13 @@ full handshake through OpenSSL, with check-sni and verify)."""
 from lib.checksrv import (ReplyServer, SilentServer, TlsIdServer, make_cert,
                           wait_log)
 from lib.client import ask_id
-from lib.config import config
+from lib.config import start_fe_be
 
 CHK = "check inter 150ms fall 1 rise 1"
 
 
 def _start(sluice, port, srv_line, be_lines=(), glob=""):
-    fe = port()
-    body = "\n".join("    " + ln for ln in be_lines)
-    cfg = config(f"""
-        frontend fe
-            bind 127.0.0.1:{fe}
-            default_backend be
-
-        backend be
-        """, global_extra=glob) + body + f"\n    {srv_line}\n"
-    return fe, sluice(cfg, ports=[fe])
+    return start_fe_be(sluice, port, [*be_lines, srv_line], global_extra=glob)
 
 
 def _tls(servers, tmp_path, name="a.example"):
@@ -82,18 +73,10 @@ def test_check_ssl_verify_fails_with_the_wrong_ca(sluice, servers, port, tmp_pat
 def test_check_ssl_against_garbage_and_a_silent_peer(sluice, servers, port):
     garbage = servers._add(ReplyServer(greeting=b"\x00garbage\xff" * 10, expect_len=-1))
     silent = servers._add(SilentServer())
-    fe = port()
-    cfg = config(f"""
-        frontend fe
-            bind 127.0.0.1:{fe}
-            default_backend be
-
-        backend be
-            timeout check 300ms
-            server g1 {garbage.addr} {CHK} check-ssl verify none
-            server h1 {silent.addr} check inter 1s fall 1 rise 1 check-ssl verify none
-        """)
-    sl = sluice(cfg, ports=[fe])
+    _, sl = start_fe_be(sluice, port, [
+        "timeout check 300ms",
+        f"server g1 {garbage.addr} {CHK} check-ssl verify none",
+        f"server h1 {silent.addr} check inter 1s fall 1 rise 1 check-ssl verify none"])
     i = wait_log(sl, "Server be/g1 is DOWN", timeout=5)
     assert i >= 0 and "Layer6 invalid response" in sl.log_lines()[i], sl.describe()
     i = wait_log(sl, "Server be/h1 is DOWN", timeout=5)

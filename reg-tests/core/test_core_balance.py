@@ -6,29 +6,21 @@ from collections import Counter
 import pytest
 
 from lib.client import ask_id, hold_id, close_gracefully
-from lib.config import config
+from lib.config import start_fe_be
 
 
 def _backend(servers, names, algo, extra_lines=(), srv_opts=None):
     srv_opts = srv_opts or {}
     srvs = {n: servers.ident(n) for n in names}
-    lines = [f"    balance {algo}"] + [f"    {ln}" for ln in extra_lines]
+    lines = [f"balance {algo}", *extra_lines]
     for n, s in srvs.items():
         opt = srv_opts.get(n, "")
-        lines.append(f"    server {n} {s.addr}{(' ' + opt) if opt else ''}")
-    return srvs, "\n".join(lines)
+        lines.append(f"server {n} {s.addr}{(' ' + opt) if opt else ''}")
+    return srvs, lines
 
 
-def _start(sluice, port, backend, global_extra=""):
-    fe = port()
-    cfg = config(f"""
-        frontend fe
-            bind 127.0.0.1:{fe}
-            default_backend be
-
-        backend be
-        """, global_extra=global_extra) + backend + "\n"
-    return fe, sluice(cfg, ports=[fe])
+def _start(sluice, port, backend_lines, global_extra=""):
+    return start_fe_be(sluice, port, backend_lines, global_extra=global_extra)
 
 
 def _is_rotation(seq, cycle):
@@ -176,7 +168,7 @@ def test_consistent_hash_moves_only_removed_server(sluice, servers, port):
     before = _map_sources(fe1, rounds=1)
     sl1.stop()
     assert "s3" in before.values(), f"no address on s3: {before}"
-    be2 = "\n".join(ln for ln in be3.splitlines() if "server s3 " not in ln)
+    be2 = [ln for ln in be3 if "server s3 " not in ln]
     fe2, _ = _start(sluice, port, be2)
     after = _map_sources(fe2, rounds=1)
     for src, name in before.items():

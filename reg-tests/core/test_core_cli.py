@@ -8,33 +8,18 @@ import time
 import pytest
 
 from lib.client import ask_id
-from lib.config import config
-from lib.sluice import Daemon, run_bin, listening_ports, pid_alive
+from lib.config import CHECK_HEAD, config
+from lib.sluice import Daemon, check_config, run_bin, listening_ports, pid_alive
 from lib.env import tmo
 
 VALID = "Configuration file is valid"
-
-
-def _check(tmp_path, text, name="check.cfg", env=None):
-    path = tmp_path / name
-    path.write_text(text)
-    return path, run_bin(["-c", "-f", str(path)], env=env)
 
 
 def _show(res):
     return f"exit {res.returncode}\nstdout:\n{res.stdout}\nstderr:\n{res.stderr}"
 
 
-BASE = """\
-global
-    log stdout format raw local0
-{g}
-defaults
-    mode tcp
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
-{d}
+BASE = CHECK_HEAD + """\
 listen lb
     {bind}
 {l}
@@ -122,7 +107,7 @@ def _good_cfg(where, text):
 @pytest.mark.parametrize("where,text", [(w, t) for _, w, t in GOOD],
                          ids=[i for i, _, _ in GOOD])
 def test_check_accepts_keyword(tmp_path, where, text):
-    _, res = _check(tmp_path, _good_cfg(where, text))
+    _, res = check_config(tmp_path, _good_cfg(where, text))
     assert res.returncode == 0, _show(res)
     assert VALID in res.stdout + res.stderr, _show(res)
 
@@ -162,7 +147,7 @@ listen escaped
     log-format %ci:%cp\\ %ts
     server e1 127.0.0.1:10016
 """
-    _, res = _check(tmp_path, text)
+    _, res = check_config(tmp_path, text)
     assert res.returncode == 0, _show(res)
     assert VALID in res.stdout + res.stderr, _show(res)
 
@@ -174,7 +159,7 @@ def test_check_does_not_bind(tmp_path, port):
     busy.bind(("127.0.0.1", p))
     busy.listen(1)
     try:
-        _, res = _check(tmp_path, _good_cfg("bind", f"bind 127.0.0.1:{p}"))
+        _, res = check_config(tmp_path, _good_cfg("bind", f"bind 127.0.0.1:{p}"))
     finally:
         busy.close()
     assert res.returncode == 0, _show(res)
@@ -182,7 +167,7 @@ def test_check_does_not_bind(tmp_path, port):
 
 def test_check_env_expansion(tmp_path):
     text = _good_cfg("bind", 'bind "127.0.0.1:${SLUICE_T_PORT}"')
-    _, res = _check(tmp_path, text, env={"SLUICE_T_PORT": "10020"})
+    _, res = check_config(tmp_path, text, env={"SLUICE_T_PORT": "10020"})
     assert res.returncode == 0, _show(res)
 
 
@@ -252,7 +237,7 @@ def _assert_located(res, path, line, word):
 def test_check_rejects(tmp_path, text, needle, word):
     # a keyword outside any section must come before "global"
     full = text + HEAD if text.startswith("    ") else HEAD + text
-    path, res = _check(tmp_path, full)
+    path, res = check_config(tmp_path, full)
     _assert_located(res, path, _line_of(full, needle), word)
 
 

@@ -78,6 +78,14 @@ def run_bin(args, timeout=10.0, env=None):
                           stdin=subprocess.DEVNULL)
 
 
+def check_config(tmp_path, text, name="check.cfg", env=None):
+    """Write text to tmp_path/name and run `BIN -c -f` on it:
+    (path, CompletedProcess)."""
+    path = tmp_path / name
+    path.write_text(text)
+    return path, run_bin(["-c", "-f", str(path)], env=env)
+
+
 class Sluice:
     def __init__(self, cfg, workdir, ports=(), args=(), env=None,
                  nofile=None, name="sluice"):
@@ -257,5 +265,5 @@ class Daemon:
         return os.path.realpath(BIN) == exe.removesuffix(" (deleted)")
 
 
-__all__ = ["Sluice", "Daemon", "run_bin", "listening_ports", "pid_alive",
-           "cpu_seconds"]
+__all__ = ["Sluice", "Daemon", "run_bin", "check_config", "listening_ports",
+           "pid_alive", "cpu_seconds"]

@@ -32,6 +32,7 @@
 #include <sluice/worker.h>
 
 #include "ut.h"
+#include "ut_cfg.h"
 
 static char messages[16384];	/* what the last load printed on stderr */
 
@@ -62,33 +63,9 @@ static char junk_path[64];	/* a readable file that is not PEM */
 /* ------------------------------------------------------------------ */
 /* Loading                                                            */
 
-/* Load text as a config file into conf; stderr is captured in messages. */
 static int load_mode(struct config *conf, const char *text, int check_only)
 {
-	char path[] = "/tmp/test_check_XXXXXX";
-	char errpath[] = "/tmp/test_check_err_XXXXXX";
-	int fd = mkstemp(path), efd = mkstemp(errpath), saved, errors;
-	char *files[] = { path };
-	ssize_t n;
-
-	if (fd < 0 || efd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
-		abort();
-	close(fd);
-	fflush(stderr);
-	saved = dup(2);
-	dup2(efd, 2);
-	config_init(conf);
-	conf->check_only = check_only;
-	errors = cfg_load_files(conf, 1, files);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
-	n = pread(efd, messages, sizeof(messages) - 1, 0);
-	messages[n > 0 ? n : 0] = '\0';
-	close(efd);
-	unlink(errpath);
-	unlink(path);
-	return errors;
+	return ut_load_config(conf, text, check_only, messages, sizeof(messages));
 }
 
 static int load(struct config *conf, const char *text)
@@ -927,27 +904,8 @@ static int server_down(const struct check_report *r, const struct server *s)
 /* Capture stderr (the log target of the run) into a file. */
 static int capture_begin(char *path, int *saved)
 {
-	int fd;
-
 	strcpy(path, "/tmp/test_check_log_XXXXXX");
-	fd = mkstemp(path);
-	fflush(stderr);
-	*saved = dup(2);
-	dup2(fd, 2);
-	return fd;
-}
-
-static void capture_end(int fd, int saved, char *out, size_t size, const char *path)
-{
-	ssize_t n;
-
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
-	n = pread(fd, out, size - 1, 0);
-	out[n > 0 ? n : 0] = '\0';
-	close(fd);
-	unlink(path);
+	return ut_stderr_begin(path, saved);
 }
 
 /* A stopped check keeps its report and runs no more; resumed, it runs. */
@@ -989,7 +947,7 @@ static void test_run_connect(void)
 		 up.port, dead_port);
 	lfd = capture_begin(path, &saved);
 	if (rt_begin(cfg) < 0) {
-		capture_end(lfd, saved, logs, sizeof(logs), path);
+		ut_stderr_end(lfd, saved, logs, sizeof(logs), path);
 		UT_CHECK(0);
 		responder_stop(&up);
 		return;
@@ -1007,7 +965,7 @@ static void test_run_connect(void)
 
 	stop_and_resume(dead);
 	rt_end();
-	capture_end(lfd, saved, logs, sizeof(logs), path);
+	ut_stderr_end(lfd, saved, logs, sizeof(logs), path);
 	UT_CHECK(strstr(logs, "Health check for server be/dead failed, reason: Layer4 "
 			"connection problem, info: \"Connection refused\", check duration: ") != NULL);
 	UT_CHECK(strstr(logs, "status: 0/2 DOWN.") != NULL);

@@ -19,49 +19,18 @@
 #include <sluice/server.h>
 
 #include "ut.h"
+#include "ut_cfg.h"
 
 static char messages[16384];	/* what the last load printed on stderr */
 
-/* Load text as a config file into conf; stderr is captured in messages. */
 static int load(struct config *conf, const char *text)
 {
-	char path[] = "/tmp/test_keywords_XXXXXX";
-	char errpath[] = "/tmp/test_keywords_err_XXXXXX";
-	int fd = mkstemp(path), efd = mkstemp(errpath), saved, errors;
-	char *files[] = { path };
-	ssize_t n;
-
-	if (fd < 0 || efd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
-		abort();
-	close(fd);
-	fflush(stderr);
-	saved = dup(2);
-	dup2(efd, 2);
-	config_init(conf);
-	errors = cfg_load_files(conf, 1, files);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
-	n = pread(efd, messages, sizeof(messages) - 1, 0);
-	messages[n > 0 ? n : 0] = '\0';
-	close(efd);
-	unlink(errpath);
-	unlink(path);
-	return errors;
+	return ut_load_config(conf, text, 0, messages, sizeof(messages));
 }
 
-/* Load, expect `want` errors, free. Prints what was said if it differs. */
 static void expect_errors(const char *text, int want, const char *needle)
 {
-	struct config conf;
-	int got = load(&conf, text);
-
-	UT_EQ_INT(got, want);
-	if (needle)
-		UT_CHECK(strstr(messages, needle) != NULL);
-	if (got != want || (needle && !strstr(messages, needle)))
-		fprintf(stderr, "--- config:\n%s--- said:\n%s", text, messages);
-	config_free(&conf);
+	ut_expect_errors(text, want, needle, messages, sizeof(messages));
 }
 
 static struct proxy *px_named(struct config *conf, const char *name, unsigned cap)
@@ -512,19 +481,10 @@ static void test_listeners_open(void)
 	UT_EQ_INT(load(&conf, fe_config(port)), 0);
 	{
 		char path[] = "/tmp/test_keywords_err_XXXXXX";
-		int efd = mkstemp(path), saved = dup(2);
-		ssize_t n;
+		int saved, efd = ut_stderr_begin(path, &saved);
 
-		fflush(stderr);
-		dup2(efd, 2);
 		UT_EQ_INT(listeners_open(&conf, 2), 1);
-		fflush(stderr);
-		dup2(saved, 2);
-		close(saved);
-		n = pread(efd, messages, sizeof(messages) - 1, 0);
-		messages[n > 0 ? n : 0] = '\0';
-		close(efd);
-		unlink(path);
+		ut_stderr_end(efd, saved, messages, sizeof(messages), path);
 	}
 	snprintf(want, sizeof(want),
 		 ":2: cannot bind socket for frontend 'fe' [127.0.0.1:%d]: Address already in use",

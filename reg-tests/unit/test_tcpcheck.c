@@ -17,49 +17,18 @@
 #include <sluice/tcpcheck.h>
 
 #include "ut.h"
+#include "ut_cfg.h"
 
 static char messages[16384];	/* what the last load printed on stderr */
 
-/* Load text as a config file into conf; stderr is captured in messages. */
 static int load(struct config *conf, const char *text)
 {
-	char path[] = "/tmp/test_tcpcheck_XXXXXX";
-	char errpath[] = "/tmp/test_tcpcheck_err_XXXXXX";
-	int fd = mkstemp(path), efd = mkstemp(errpath), saved, errors;
-	char *files[] = { path };
-	ssize_t n;
-
-	if (fd < 0 || efd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
-		abort();
-	close(fd);
-	fflush(stderr);
-	saved = dup(2);
-	dup2(efd, 2);
-	config_init(conf);
-	errors = cfg_load_files(conf, 1, files);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
-	n = pread(efd, messages, sizeof(messages) - 1, 0);
-	messages[n > 0 ? n : 0] = '\0';
-	close(efd);
-	unlink(errpath);
-	unlink(path);
-	return errors;
+	return ut_load_config(conf, text, 0, messages, sizeof(messages));
 }
 
-/* Load, expect `want` errors (and a message holding needle), free. */
 static void expect_errors(const char *text, int want, const char *needle)
 {
-	struct config conf;
-	int got = load(&conf, text);
-
-	UT_EQ_INT(got, want);
-	if (needle)
-		UT_CHECK(strstr(messages, needle) != NULL);
-	if (got != want || (needle && !strstr(messages, needle)))
-		fprintf(stderr, "--- config:\n%s--- said:\n%s", text, messages);
-	config_free(&conf);
+	ut_expect_errors(text, want, needle, messages, sizeof(messages));
 }
 
 static struct tcpcheck_ruleset *rules_of(struct config *conf, const char *be)
