@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sluice/acl.h>
 #include <sluice/cfg.h>
 #include <sluice/global.h>
 #include <sluice/listener.h>
@@ -118,6 +119,8 @@ struct proxy *proxy_new(const char *name, unsigned cap, const struct proxy *defs
 	list_init(&px->binds);
 	list_init(&px->pendq);
 	list_init(&px->loggers);
+	list_init(&px->acls);
+	tcp_rules_init(&px->rules);
 	pthread_mutex_init(&px->qlock, NULL);
 	pthread_mutex_init(&px->lb.lock, NULL);
 	px->cap = cap;
@@ -154,6 +157,8 @@ static void free_binds_and_servers(struct proxy *px)
 	if (px->tcpcheck)
 		tcpcheck_ruleset_unref(px->tcpcheck);
 	px->tcpcheck = NULL;
+	tcp_rules_free(&px->rules);
+	acl_free_proxy(px);
 }
 
 /* Logger sockets are closed by log_close_targets() before the config is

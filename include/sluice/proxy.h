@@ -17,6 +17,7 @@
 #include "list.h"
 #include "server.h"
 #include "lb.h"
+#include "tcp_rules.h"
 
 #define PX_CAP_DEFAULTS	0x0
 #define PX_CAP_FE	0x1
@@ -77,6 +78,10 @@ struct proxy {
 	int redispatch_interval;	/* with PX_O_REDISPATCH: -1 last retry, N every Nth */
 	int disabled;			/* "disabled": parsed, but never started */
 	char *desc;			/* "description", NULL if none */
+
+	/* rules and conditions (acl.c, tcp_rules.c) */
+	struct list acls;		/* named ACLs, struct acl (acl.c) */
+	struct tcp_rules rules;		/* tcp-request/-response, use_backend, use-server */
 
 	/* frontend side */
 	struct list binds;		/* struct bind_conf */

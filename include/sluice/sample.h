@@ -18,6 +18,7 @@
 
 struct session;
 struct proxy;
+struct config;
 
 enum smp_type {
 	SMP_T_ANY = 0,
@@ -46,6 +47,7 @@ struct smp_ctx {
 	const struct sockaddr_storage *src;	/* client address */
 	const struct sockaddr_storage *dst;	/* address the client reached */
 	struct proxy *fe, *be;
+	const struct config *conf;		/* for fetches naming a proxy (nbsrv(BE)), may be NULL */
 	const char *req;			/* bytes received from the client so far */
 	size_t req_len;
 	char *scratch;				/* converter output space */

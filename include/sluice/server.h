@@ -86,6 +86,7 @@ struct server {
 	unsigned uweight;		/* configured weight, 0..256, default 1 */
 	unsigned maxconn;		/* 0: unlimited */
 	unsigned maxqueue;		/* 0: unlimited */
+	unsigned pp_opts;		/* PP_OPT_* of "proxy-v2-options" (proxy_proto.h) */
 	struct check_conf chk;		/* check settings (check.h) */
 
 	/* set up after parsing */

@@ -30,7 +30,8 @@ union sockaddr_any {
 };
 
 enum sess_state {
-	SS_ASSIGN = 0,		/* choosing a server */
+	SS_INSPECT = 0,		/* reading a PROXY header / running content rules */
+	SS_ASSIGN,		/* choosing a server */
 	SS_QUEUED,		/* waiting for a server slot */
 	SS_TURNAROUND,		/* waiting before a retry */
 	SS_CONNECTING,
@@ -56,6 +57,8 @@ enum sess_state {
 #define SF_ASSIGNED	0x4000	/* server chosen by balancing or granted */
 #define SF_CLI_RDHUP	0x8000	/* peer half-closed: EOF follows the data */
 #define SF_SRV_RDHUP	0x10000
+#define SF_PROXY_RCVD	0x20000	/* a PROXY header was received (fc_rcvd_proxy) */
+#define SF_DST_SET	0x40000	/* dst_addr holds the PROXY header's destination */
 
 struct relay_pipe;
 
@@ -73,7 +76,11 @@ struct session {
 	struct relay_pipe *req_pipe, *res_pipe;
 	struct pendconn *pend;		/* while queued */
 	struct server *prev_srv;	/* server of the last failed attempt */
-	union sockaddr_any cli_addr;
+	struct var_store *vars;		/* set-var variables, NULL until the first */
+	union sockaddr_any cli_addr;	/* the client, or the PROXY header's source */
+	union sockaddr_any dst_addr;	/* with SF_DST_SET: the PROXY header's destination */
+	uint64_t inspect_until;		/* monotonic ms: end of tcp-request inspect-delay */
+	uint16_t rule_pos;		/* content rule to resume at (tcp_rules_run) */
 	uint64_t t_accept;		/* monotonic ms */
 	uint64_t accept_date_ms;	/* wall clock ms */
 	uint64_t cli_active, srv_active;	/* monotonic ms of last I/O per side */
