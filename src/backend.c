@@ -211,6 +211,15 @@ enum assign_result backend_assign(struct session *s, int avoid_prev)
 	return enqueue(s, NULL);
 }
 
+enum assign_result backend_assign_to(struct session *s, struct server *srv)
+{
+	if (backend_take_slot(s, srv))
+		return ASSIGN_OK;
+	if (srv->maxqueue && atomic_load(&srv->nbpend) >= srv->maxqueue)
+		return ASSIGN_QUEUE_FULL;
+	return enqueue(s, srv);
+}
+
 /* --- releasing and granting ---------------------------------------------- */
 
 static void deliver(struct worker *self, struct pendconn *p)

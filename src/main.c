@@ -22,6 +22,7 @@
 #include "sluice/global.h"
 #include "sluice/listener.h"
 #include "sluice/log.h"
+#include "sluice/map.h"
 #include "sluice/proxy.h"
 #include "sluice/qsbr.h"
 #include "sluice/worker.h"
@@ -281,6 +282,7 @@ int main(int argc, char **argv)
 		if (!o.quiet)
 			printf("Configuration file is valid\n");
 		config_free(&conf);
+		map_free_all();
 		free(o.files);
 		return 0;
 	}
@@ -315,6 +317,7 @@ int main(int argc, char **argv)
 	log_close_targets(&conf);
 	qsbr_shutdown();
 	config_free(&conf);
+	map_free_all();
 	free(o.files);
 	return 0;
 }

@@ -96,6 +96,7 @@ static int inherit_defaults(struct proxy *px, const struct proxy *defs)
 	px->log_format = dup_or_null(defs->log_format, &failed);
 	server_init_from_defaults(&px->defsrv, &defs->defsrv);
 	px->tcpcheck = defs->tcpcheck ? tcpcheck_ruleset_ref(defs->tcpcheck) : NULL;
+	tcp_rules_inherit(&px->rules, &defs->rules);
 	if (failed || copy_loggers(px, defs) < 0 || copy_lb_settings(&px->lb, &defs->lb) < 0)
 		return -1;
 	return 0;

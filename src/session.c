@@ -19,12 +19,17 @@
 #include "sluice/backend.h"
 #include "sluice/buf.h"
 #include "sluice/global.h"
+#include "sluice/inspect.h"
+#include "sluice/proxy_proto.h"
+#include "sluice/vars.h"
 #include "sluice/listener.h"
 #include "sluice/log.h"
 #include "sluice/proxy.h"
 #include "sluice/relay.h"
+#include "sluice/sample.h"
 #include "sluice/server.h"
 #include "sluice/session.h"
+#include "sluice/tls_hello.h"
 #include "sluice/worker.h"
 
 /* HAProxy waits min(timeout connect, 1s) before retrying a refused
@@ -33,7 +38,8 @@
 
 static void session_process(struct session *s);
 static void session_start_connect(struct session *s);
-static void session_assign_and_connect(struct session *s, int avoid_prev);
+static void session_assign_and_connect(struct session *s, int avoid_prev,
+				       struct server *forced);
 
 static uint64_t now_ms(const struct session *s)
 {
@@ -95,7 +101,7 @@ static void session_log(struct session *s)
 	struct log_sess_info li;
 	struct sockaddr_storage cli, srv, fe_addr;
 
-	if (!log_proxy_has_targets(s->fe, s->w->conf) ||
+	if ((s->flags & SF_NOLOG) || !log_proxy_has_targets(s->fe, s->w->conf) ||
 	    log_proxy_wants_connect_line(s->fe))
 		return;		/* the default format was logged at accept */
 	fill_log_info(s, &li, &cli, &srv, &fe_addr);
@@ -143,6 +149,8 @@ static void session_close(struct session *s)
 	loop_forget(&w->loop, &s->cli);
 	close(s->cli.fd);
 	relay_release(s);
+	if (s->vars)
+		vars_free(s->vars);
 	if (s->flags & SF_SRV_SLOT)
 		backend_release_slot(s);
 	if (s->flags & SF_BE_COUNTED)
@@ -218,6 +226,9 @@ static void session_timer_cb(struct timer *t)
 	uint64_t d;
 
 	switch (s->state) {
+	case SS_INSPECT:
+		inspect_timer(s);
+		return;
 	case SS_QUEUED:
 		if (!backend_unqueue(s))
 			return;	/* a slot is on its way: session_granted() follows */
@@ -279,10 +290,69 @@ static int server_address(struct session *s, struct sockaddr_storage *ss)
 
 static void srv_io_cb(struct io *io, uint32_t ev);
 
+/* A v2 header with the TLVs of "proxy-v2-options": crc32c, and authority
+ * = the SNI of the ClientHello the client sent, when it was inspected. */
+static size_t build_v2_header(struct session *s, const struct sockaddr_storage *src,
+			      const struct sockaddr_storage *dst, uint8_t *out, size_t outsz)
+{
+	static __thread uint8_t scratch[TLS_HELLO_SCRATCH];
+	struct pp_tlvs tlvs = { 0 };
+	struct tls_hello hello;
+
+	tlvs.crc32c = !!(s->srv->pp_opts & PP_OPT_CRC32C);
+	if ((s->srv->pp_opts & PP_OPT_AUTHORITY) && s->req &&
+	    tls_hello_parse((const uint8_t *)buf_head(s->req), s->req->len, scratch,
+			    sizeof(scratch), &hello) == TLS_HELLO_OK && hello.sni) {
+		tlvs.authority = hello.sni;
+		tlvs.authority_len = hello.sni_len;
+	}
+	return pp_build_v2(src, dst, 0, &tlvs, out, outsz);
+}
+
+/* "send-proxy" / "send-proxy-v2": the header goes in front of whatever
+ * the client already sent (inspection keeps room for it), so it is the
+ * first thing the server reads. Returns -1 when no buffer is available. */
+static int queue_proxy_header(struct session *s)
+{
+	struct sockaddr_storage src, dst;
+	struct smp_ctx ctx;
+	uint8_t hdr[INSPECT_HEADROOM];
+	struct buf *b = s->req;
+	size_t n;
+
+	inspect_smp_ctx(s, &ctx, &src, &dst, NULL, 0);
+	if (s->srv->flags & SRV_F_SEND_PROXY_V2)
+		n = build_v2_header(s, &src, &dst, hdr, sizeof(hdr));
+	else
+		n = pp_build_v1(&src, &dst, hdr, sizeof(hdr));
+	if (!n)
+		return -1;
+	if (!b) {
+		b = pool_alloc(&s->w->buf_pool);
+		if (!b)
+			return -1;
+		b->head = b->len = 0;
+		b->size = s->w->conf->global.bufsize;
+		s->req = b;
+	}
+	if (b->len + n > b->size)
+		return -1;
+	buf_realign(b);
+	memmove(b->data + n, b->data, b->len);
+	memcpy(b->data, hdr, n);
+	b->len += (uint32_t)n;
+	return 0;
+}
+
 static void connected(struct session *s)
 {
 	unsigned opts = s->fe->options | s->be->options;
 
+	if ((s->srv->flags & (SRV_F_SEND_PROXY | SRV_F_SEND_PROXY_V2)) && queue_proxy_header(s) < 0) {
+		set_term(s, 'R', 'C');
+		session_close(s);
+		return;
+	}
 	check_observe(s->srv, s->srv->chk.flags, 1);
 	s->state = SS_RELAY;
 	s->t_connect = (int32_t)(now_ms(s) - s->t_accept);
@@ -370,7 +440,7 @@ static void connect_failed(struct session *s, int timed_out)
 		atomic_fetch_add(&s->srv->ctr.redispatches, 1);
 		backend_release_slot(s);
 		s->flags &= ~SF_ASSIGNED;
-		session_assign_and_connect(s, 1);
+		session_assign_and_connect(s, 1, NULL);
 		return;
 	}
 	if (timed_out) {
@@ -383,12 +453,13 @@ static void connect_failed(struct session *s, int timed_out)
 	arm_deadline(s, wait);
 }
 
-static void session_assign_and_connect(struct session *s, int avoid_prev)
+static void session_assign_and_connect(struct session *s, int avoid_prev,
+				       struct server *forced)
 {
 	unsigned qto;
 
 	s->state = SS_ASSIGN;
-	switch (backend_assign(s, avoid_prev)) {
+	switch (forced ? backend_assign_to(s, forced) : backend_assign(s, avoid_prev)) {
 	case ASSIGN_OK:
 		if (s->t_queue < 0)
 			s->t_queue = (int32_t)(now_ms(s) - s->t_accept);
@@ -436,6 +507,9 @@ static void session_task_cb(struct task *t)
 static void session_process(struct session *s)
 {
 	switch (s->state) {
+	case SS_INSPECT:
+		inspect_process(s);
+		return;
 	case SS_RELAY:
 		switch (relay_run(s)) {
 		case RELAY_CONTINUE:
@@ -510,7 +584,7 @@ static void srv_io_cb(struct io *io, uint32_t ev)
 
 /* --- accept ------------------------------------------------------------- */
 
-static void log_connect_line(struct session *s)
+void session_log_connect(struct session *s)
 {
 	struct log_sess_info li;
 	struct sockaddr_storage cli, srv, fe_addr;
@@ -522,13 +596,38 @@ static void log_connect_line(struct session *s)
 	log_connect(s->fe, s->w->conf, &li);
 }
 
-static struct proxy *choose_backend(const struct proxy *fe)
+void session_abort(struct session *s, char who, char phase)
 {
-	if (fe->default_backend)
-		return fe->default_backend;
-	if (fe->cap & PX_CAP_BE)
-		return (struct proxy *)fe;
-	return NULL;
+	set_term(s, who, phase);
+	session_close(s);
+}
+
+/* Make the reset die on the way (TTL 1) where the kernel lets us, then
+ * reset: the client sees nothing and keeps waiting, as HAProxy's
+ * silent-drop intends. */
+void session_silent_drop(struct session *s)
+{
+	struct linger lg = { 1, 0 };
+	int one = 1;
+
+	if (s->cli_addr.sa.sa_family == AF_INET6)
+		setsockopt(s->cli.fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &one, sizeof(one));
+	else
+		setsockopt(s->cli.fd, IPPROTO_IP, IP_TTL, &one, sizeof(one));
+	setsockopt(s->cli.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	atomic_fetch_add_explicit(&s->fe->ctr.denied_conn, 1, memory_order_relaxed);
+	session_abort(s, 'P', 'R');
+}
+
+void session_backend_chosen(struct session *s, struct server *forced)
+{
+	s->state = SS_ASSIGN;
+	s->retries_left = (uint8_t)(s->be->retries > 255 ? 255 : s->be->retries);
+	atomic_fetch_add_explicit(&s->be->beconn, 1, memory_order_relaxed);
+	s->flags |= SF_BE_COUNTED;
+	if (s->be != s->fe)
+		atomic_fetch_add_explicit(&s->be->ctr.cum_sess, 1, memory_order_relaxed);
+	session_assign_and_connect(s, 0, forced);
 }
 
 void session_accept(struct worker *w, struct bind_conf *bc, int fd,
@@ -569,19 +668,7 @@ void session_accept(struct worker *w, struct bind_conf *bc, int fd,
 		session_close(s);
 		return;
 	}
-	s->be = choose_backend(fe);
-	log_connect_line(s);
-	if (!s->be) {
-		set_term(s, 'S', 'C');
-		session_close(s);
-		return;
-	}
-	s->retries_left = (uint8_t)(s->be->retries > 255 ? 255 : s->be->retries);
-	atomic_fetch_add_explicit(&s->be->beconn, 1, memory_order_relaxed);
-	s->flags |= SF_BE_COUNTED;
-	if (s->be != fe)
-		atomic_fetch_add_explicit(&s->be->ctr.cum_sess, 1, memory_order_relaxed);
-	session_assign_and_connect(s, 0);
+	inspect_start(s);
 }
 
 unsigned session_kill_server(struct worker *w, const struct server *srv, char who)

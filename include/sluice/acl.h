@@ -2,7 +2,7 @@
  *
  * Owns: the "acl" keyword (per proxy), the parsing and evaluation of the
  * "if|unless CONDITION" that ends every rule (tcp-request, use_backend,
- * use-server, stick ...), the match methods (-m str|beg|end|sub|reg|dom|
+ * use-server, stick ...), the match methods (-m str|beg|end|sub|reg|dir|dom|
  * found|len|int|ip|bool|bin, the default method of each fetch's type,
  * -i, -f FILE, -n, --), integer ranges and operators (gt ge lt le eq,
  * "1024:65535"), IPv4/IPv6 addresses and CIDR lists, pattern files, and
@@ -10,7 +10,7 @@
  * LOCALHOST, REQ_CONTENT, WAIT_END).
  * Also the pattern store shared with map files (map.c): exact strings in a
  * hash, prefixes/suffixes/domains, regexes (POSIX extended), IP networks
- * with longest-prefix match.
+ * with longest-prefix match; it lives in pattern.h / pattern.c.
  * Threading: everything is built while parsing and read-only afterwards;
  * evaluation is reentrant and allocates nothing.
  *

@@ -40,6 +40,8 @@ enum assign_result {
 
 /* Choose a server for s (avoiding s->prev_srv when redispatching). */
 enum assign_result backend_assign(struct session *s, int avoid_prev);
+/* Use srv for s ("use-server"): take a slot, or wait in srv's queue. */
+enum assign_result backend_assign_to(struct session *s, struct server *srv);
 /* Take a slot on srv for s if one is free. 1 on success. */
 int backend_take_slot(struct session *s, struct server *srv);
 /* Release s's slot and give it to the oldest waiter, if any. */

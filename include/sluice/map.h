@@ -4,7 +4,7 @@
  * loaded once however many converters use it), and the converters
  * map_str, map_beg, map_end, map_sub, map_dom, map_reg, map_ip (and
  * map_int), each "map_X(FILE[,DEFAULT])", registered in the sample
- * registry. Lookups use acl.h's pattern store.
+ * registry. Lookups use the pattern store (pattern.h).
  * Threading: maps are loaded while parsing and read-only afterwards.
  */
 #ifndef SLUICE_MAP_H

@@ -68,13 +68,24 @@ struct pp_tlvs {
 	int crc32c;			/* add a PP2_TYPE_CRC32C checksum */
 };
 
+/* struct server's pp_opts: the TLVs "proxy-v2-options" asks for. HAProxy's
+ * ssl, cert-cn, ssl-cipher, cert-sig and cert-key describe a TLS session
+ * that sluice never terminates, and unique-id needs unique-id-format: all
+ * are refused at configuration time. */
+#define PP_OPT_AUTHORITY	0x01
+#define PP_OPT_CRC32C		0x02
+#define PP_OPT_UNIQUE_ID	0x04
+
 /* Build a v1 line for a connection from src to dst ("PROXY TCP4 ..." or
  * "PROXY TCP6 ..."; "PROXY UNKNOWN" when the families differ or are not
  * IP). Returns the length, or 0 if outsz is too small. */
 size_t pp_build_v1(const struct sockaddr_storage *src, const struct sockaddr_storage *dst,
 		   uint8_t *out, size_t outsz);
 /* Build a v2 header (command PROXY, STREAM or DGRAM) with the given TLVs
- * (tlvs may be NULL). Returns the length, or 0 if outsz is too small. */
+ * (tlvs may be NULL; the CRC32C TLV comes last and covers the rest).
+ * Addresses of different or non-IP families go out as family UNSPEC.
+ * Returns the length, or 0 if outsz is too small or the TLVs do not fit
+ * (a unique id over 128 bytes, more than 65535 bytes in all). */
 size_t pp_build_v2(const struct sockaddr_storage *src, const struct sockaddr_storage *dst,
 		   int dgram, const struct pp_tlvs *tlvs, uint8_t *out, size_t outsz);
 
@@ -83,5 +94,8 @@ size_t pp_build_v2(const struct sockaddr_storage *src, const struct sockaddr_sto
  * family UNSPEC and no address. Returns the length written, or 0 when
  * outsz is too small or the version is neither 1 nor 2. */
 size_t pp_build_local(int version, uint8_t *out, size_t outsz);
+
+/* CRC32c (Castagnoli), as the PP2_TYPE_CRC32C TLV uses it. */
+uint32_t pp_crc32c(const uint8_t *data, size_t len);
 
 #endif

@@ -60,6 +60,7 @@ struct sample_arg {
 	enum { ARG_NONE = 0, ARG_SINT, ARG_STR } type;
 	int64_t sint;
 	char *str;
+	void *ptr;	/* set by a check callback (a loaded map); not freed with the expr */
 };
 
 struct sample_fetch {

@@ -58,7 +58,9 @@ enum sess_state {
 #define SF_CLI_RDHUP	0x8000	/* peer half-closed: EOF follows the data */
 #define SF_SRV_RDHUP	0x10000
 #define SF_PROXY_RCVD	0x20000	/* a PROXY header was received (fc_rcvd_proxy) */
-#define SF_DST_SET	0x40000	/* dst_addr holds the PROXY header's destination */
+#define SF_DST_SET	0x40000	/* dst_addr is known (PROXY header, or looked up once) */
+#define SF_EXPECT_PROXY	0x80000	/* "expect-proxy layer4": read a PROXY header first */
+#define SF_NOLOG	0x100000	/* no log line (tcp-request connection reject) */
 
 struct relay_pipe;
 
@@ -81,6 +83,7 @@ struct session {
 	union sockaddr_any dst_addr;	/* with SF_DST_SET: the PROXY header's destination */
 	uint64_t inspect_until;		/* monotonic ms: end of tcp-request inspect-delay */
 	uint16_t rule_pos;		/* content rule to resume at (tcp_rules_run) */
+	uint8_t inspect_phase;		/* inspect.c's step */
 	uint64_t t_accept;		/* monotonic ms */
 	uint64_t accept_date_ms;	/* wall clock ms */
 	uint64_t cli_active, srv_active;	/* monotonic ms of last I/O per side */
@@ -99,6 +102,19 @@ void session_accept(struct worker *w, struct bind_conf *bc, int fd,
 		    const union sockaddr_any *addr, socklen_t alen);
 /* A queued session got a slot on srv (called on its own thread). */
 void session_granted(struct session *s, struct server *srv);
+/* For inspect.c: end s now with termination code who/phase ("PR": a
+ * rule rejected it, "cR": client timeout while inspecting, ...). */
+void session_abort(struct session *s, char who, char phase);
+/* For inspect.c: close without anything reaching the client (no FIN,
+ * no reset that reaches it: TTL 1 then a reset), counted and logged "PR". */
+void session_silent_drop(struct session *s);
+/* For inspect.c: HAProxy's default "Connect from" line, when the
+ * frontend uses the default log format (once the session is admitted). */
+void session_log_connect(struct session *s);
+/* For inspect.c: s->be is chosen (and s->srv maybe, by use-server, or
+ * NULL): count, then assign a server and connect. */
+void session_backend_chosen(struct session *s, struct server *forced);
+
 /* Close every session of worker w that is connected or connecting to srv,
  * with termination code who ('D': server marked down, 'U': backup
  * replaced by an active server, 'K': killed by the admin). Runs on w's

@@ -25,7 +25,8 @@ enum tls_hello_status {
 	TLS_HELLO_INVALID,	/* TLS, but malformed, lying lengths, or too large */
 };
 
-#define TLS_HELLO_MAX_SNI	255	/* host names longer than this are "invalid" */
+#define TLS_HELLO_MAX_SNI	255
+#define TLS_HELLO_SCRATCH	(16384 + 1024)	/* enough for any hello in one buffer */	/* host names longer than this are "invalid" */
 
 struct tls_hello {
 	uint8_t hs_type;		/* handshake type of the first message (1: ClientHello) */
@@ -42,14 +43,14 @@ struct tls_hello {
  * recommended) receives the reassembled handshake message; the pointers in
  * *out point into data or scratch. On TLS_HELLO_NEED_MORE/NOT_TLS/INVALID,
  * *out is zeroed except hs_type/record_version when known (so
- * req.ssl_hello_type can answer as soon as the first record header and
- * handshake type are in). */
+ * req.ssl_hello_type can report another handshake type at once; it
+ * answers 1 only for a whole, valid ClientHello). */
 enum tls_hello_status tls_hello_parse(const uint8_t *data, size_t len,
 				      uint8_t *scratch, size_t scratch_size,
 				      struct tls_hello *out);
 
 /* The first protocol of an ALPN list (as in struct tls_hello). Returns 0
- * with *name/*n set, or -1 for an empty or malformed list. */
+ * with *name and *n set, or -1 for an empty or malformed list. */
 int tls_hello_first_alpn(const uint8_t *alpn, size_t alpn_len, const uint8_t **name, size_t *n);
 
 #endif

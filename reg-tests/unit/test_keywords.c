@@ -410,8 +410,8 @@ static void test_bind_errors(void)
 	expect_errors("frontend f\n  bind /run/x.sock\n  bind unix@/run/y.sock\n", 2,
 		      "not UNIX sockets");
 	expect_errors("frontend f\n  bind :0\n  bind 1.2.3.4\n  bind\n  bind :80,\n", 4, "bind");
-	expect_errors("frontend f\n  bind :80 accept-proxy\n  bind :81 backlog x\n", 2,
-		      "unknown keyword 'accept-proxy' (sluice does not implement it)");
+	expect_errors("frontend f\n  bind :80 accept-netscaler-cip 1234\n  bind :81 backlog x\n", 2,
+		      "unknown keyword 'accept-netscaler-cip' (sluice does not implement it)");
 	expect_errors("backend b\n  bind :80\n", 1, "not allowed");
 	expect_errors("frontend f\n  bind :80 tfo\n  mode udp\n", 1,
 		      "'mode udp' is not implemented yet");
