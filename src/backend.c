@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 #include "sluice/backend.h"
+#include "sluice/inspect.h"
 #include "sluice/lb.h"
 #include "sluice/proxy.h"
 #include "sluice/sample.h"
@@ -60,7 +61,6 @@ static uint64_t session_hash(struct session *s)
 {
 	const struct proxy *be = s->be;
 	struct sockaddr_storage src, dst;
-	socklen_t dlen = sizeof(dst);
 	struct smp_ctx ctx;
 	struct sample smp;
 	char scratch[256], tmp[16];
@@ -71,18 +71,9 @@ static uint64_t session_hash(struct session *s)
 		len = addr_bytes(&s->cli_addr, &p);
 		return lb_hash_bytes(p, len);
 	}
-	memset(&src, 0, sizeof(src));
-	memcpy(&src, &s->cli_addr, sizeof(s->cli_addr));
-	if (getsockname(s->cli.fd, (struct sockaddr *)&dst, &dlen) < 0)
-		memset(&dst, 0, sizeof(dst));
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.sess = s;
-	ctx.src = &src;
-	ctx.dst = &dst;
-	ctx.fe = s->fe;
-	ctx.be = s->be;
-	ctx.scratch = scratch;
-	ctx.scratch_size = sizeof(scratch);
+	/* The same view as rules: addresses after a PROXY header, and the
+	 * bytes buffered during "tcp-request inspect-delay". */
+	inspect_smp_ctx(s, &ctx, &src, &dst, scratch, sizeof(scratch));
 	if (be->lb.hash_expr && sample_eval(be->lb.hash_expr, &ctx, &smp) &&
 	    sample_to_bytes(&smp, &p, &len, tmp) == 0)
 		return lb_hash_bytes(p, len);
