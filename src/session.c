@@ -29,6 +29,7 @@
 #include "sluice/sample.h"
 #include "sluice/server.h"
 #include "sluice/session.h"
+#include "sluice/tcp_rules.h"
 #include "sluice/tls_hello.h"
 #include "sluice/worker.h"
 
@@ -344,14 +345,47 @@ static int queue_proxy_header(struct session *s)
 	return 0;
 }
 
-static void connected(struct session *s)
+/* "tcp-response content" rules of the backend. sluice has no res.*
+ * fetches yet, so they are decided once, when the server connection is
+ * established, with what a condition can see then (addresses, variables,
+ * proxy and server state). Returns 0 to go on, -1 to close. */
+static int response_rules(struct session *s)
+{
+	struct sockaddr_storage src, dst;
+	struct smp_ctx ctx;
+	char scratch[512];
+	unsigned pos = 0;
+
+	if (!tcp_rules_has(s->be, TCP_RULES_RESPONSE))
+		return 0;
+	inspect_smp_ctx(s, &ctx, &src, &dst, scratch, sizeof(scratch));
+	switch (tcp_rules_run(s->be, TCP_RULES_RESPONSE, s, &ctx, &pos, 1)) {
+	case TCP_V_ACCEPT:
+	case TCP_V_WAIT:
+		return 0;
+	case TCP_V_CLOSE:
+		set_term(s, 'P', 'D');
+		return -1;
+	default:
+		atomic_fetch_add_explicit(&s->be->ctr.denied_conn, 1, memory_order_relaxed);
+		set_term(s, 'P', 'D');
+		return -1;
+	}
+}
+
+/* The connection to the server is up. Returns -1 after closing s. */
+static int connected(struct session *s)
 {
 	unsigned opts = s->fe->options | s->be->options;
 
-	if ((s->srv->flags & (SRV_F_SEND_PROXY | SRV_F_SEND_PROXY_V2)) && queue_proxy_header(s) < 0) {
+	int hdr_ok = !(s->srv->flags & (SRV_F_SEND_PROXY | SRV_F_SEND_PROXY_V2)) ||
+		     queue_proxy_header(s) == 0;
+
+	if (!hdr_ok)
 		set_term(s, 'R', 'C');
+	if (!hdr_ok || response_rules(s) < 0) {
 		session_close(s);
-		return;
+		return -1;
 	}
 	check_observe(s->srv, s->srv->chk.flags, 1);
 	s->state = SS_RELAY;
@@ -364,6 +398,7 @@ static void connected(struct session *s)
 	if (s->w->conf->global.nosplice || !s->w->rt->maxpipes)
 		s->flags &= ~(SF_REQ_SPLICE | SF_RES_SPLICE);
 	arm_relay_timer(s);
+	return 0;
 }
 
 static void session_start_connect(struct session *s)
@@ -575,7 +610,8 @@ static void srv_io_cb(struct io *io, uint32_t ev)
 		}
 		if (!(ev & EPOLLOUT))
 			return;
-		connected(s);
+		if (connected(s) < 0)
+			return;
 	}
 	if (ev & EPOLLERR)
 		s->flags |= SF_SRV_ERR;

@@ -147,3 +147,24 @@ def test_bad_rules_fail_with_file_and_line(tmp_path, name, line, word):
     m = re.search(re.escape(str(path)) + r":(\d+): (.*)", res.stderr)
     assert m and int(m.group(1)) == want, res.stderr
     assert word in res.stderr, res.stderr
+
+
+def test_tcp_response_content_rules(sluice, servers, port):
+    s1 = servers.ident("s1")
+    fe = port()
+    cfg = config(f"""
+        frontend fe
+            bind 127.0.0.1:{fe}
+            default_backend be
+
+        backend be
+            tcp-response content reject if {{ src 127.0.0.2 }}
+            server s1 {s1.addr}
+        """)
+    sl = sluice(cfg, ports=[fe])
+    assert ask_id(fe) == "s1"
+    s = connect(fe, src="127.0.0.2")
+    assert wait_closed(s, 3)
+    s.close()
+    recs = sl.wait_sessions(2)
+    assert any(r["ts"] == "PD" for r in recs), recs
