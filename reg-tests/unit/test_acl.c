@@ -5,11 +5,10 @@
  * ACLs, errors with FILE:LINE through the config loader, and the fetches
  * over proxy and server state (fetch_l4.c).
  *
- * The test registers its own fetches (t.str, t.int, ...) whose values it
- * sets before each evaluation, so each method can be fed what it needs.
+ * The test registers the t.* fetches of ut_smp.h (t.str, t.int, ...),
+ * whose values it sets before each evaluation, so each method can be fed
+ * what it needs.
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,71 +25,9 @@
 
 #include "ut.h"
 #include "ut_cfg.h"
+#include "ut_smp.h"
 
 static char messages[16384];
-
-/* ---- fetches under the test's control ---- */
-
-static const char *t_str;		/* NULL: absent */
-static int t_may_change;
-static int64_t t_int;
-static int t_int_set = 1;
-static int t_bool;
-static const char *t_bin;
-static size_t t_bin_len;
-
-static int fetch_t_str(const struct sample_arg *a, struct sample *out, const struct smp_ctx *c)
-{
-	(void)a;
-	(void)c;
-	out->may_change = t_may_change;
-	if (!t_str)
-		return 0;
-	out->type = SMP_T_STR;
-	out->u.str.ptr = t_str;
-	out->u.str.len = strlen(t_str);
-	return 1;
-}
-
-static int fetch_t_int(const struct sample_arg *a, struct sample *out, const struct smp_ctx *c)
-{
-	(void)a;
-	(void)c;
-	out->may_change = t_may_change;
-	out->type = SMP_T_SINT;
-	out->u.sint = t_int;
-	return t_int_set;
-}
-
-static int fetch_t_bool(const struct sample_arg *a, struct sample *out, const struct smp_ctx *c)
-{
-	(void)a;
-	(void)c;
-	out->type = SMP_T_BOOL;
-	out->u.sint = t_bool;
-	return 1;
-}
-
-static int fetch_t_bin(const struct sample_arg *a, struct sample *out, const struct smp_ctx *c)
-{
-	(void)a;
-	(void)c;
-	out->type = SMP_T_BIN;
-	out->u.str.ptr = t_bin;
-	out->u.str.len = t_bin_len;
-	return 1;
-}
-
-static const struct sample_fetch test_fetches[] = {
-	{ "t.str", fetch_t_str, SMP_T_STR, 0, 0, NULL, NULL },
-	{ "t.any", fetch_t_str, SMP_T_ANY, 0, 0, NULL, NULL },
-	{ "t.int", fetch_t_int, SMP_T_SINT, 0, 0, NULL, NULL },
-	{ "t.bool", fetch_t_bool, SMP_T_BOOL, 0, 0, NULL, NULL },
-	{ "t.bin", fetch_t_bin, SMP_T_BIN, 0, 0, NULL, NULL },
-	{ NULL }
-};
-
-static struct sample_fetch_list test_fetch_list = { .kws = test_fetches };
 
 /* ---- the proxy conditions are parsed in, and what they see ---- */
 
@@ -103,17 +40,7 @@ static char req[512];
 
 static void set_src(const char *ip)
 {
-	struct sockaddr_in *s4 = (struct sockaddr_in *)&src;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&src;
-
-	memset(&src, 0, sizeof(src));
-	if (strchr(ip, ':')) {
-		s6->sin6_family = AF_INET6;
-		inet_pton(AF_INET6, ip, &s6->sin6_addr);
-	} else {
-		s4->sin_family = AF_INET;
-		inet_pton(AF_INET, ip, &s4->sin_addr);
-	}
+	ut_set_ip(&src, ip, 0);
 }
 
 static void set_req(const void *data, size_t len)
@@ -202,7 +129,7 @@ static void expect_parse_error(const char *text, const char *needle)
 
 static void str_is(const char *s)
 {
-	t_str = s;
+	ut_t.str = s;
 }
 
 /* ---- match methods ---- */
@@ -242,7 +169,7 @@ static void test_str(void)
 	expect("if { t.str abc -i }", 1, T);
 	expect("if { t.str -- -i }", 1, T);
 	/* a non-string sample is compared in its text form */
-	t_int = 42;
+	ut_t.sint = 42;
 	expect("if { t.int -m str 42 }", 1, T);
 	expect("if { t.int -m beg 4 }", 1, T);
 }
@@ -308,8 +235,8 @@ static void test_reg(void)
 	expect_parse_error("if { t.str -m reg (abc }", "invalid regex '(abc'");
 	expect_parse_error("if { t.str -m reg a[ }", "POSIX extended");
 	/* binary input with a NUL is searched whole */
-	t_bin = "ab\0cd";
-	t_bin_len = 5;
+	ut_t.bin = "ab\0cd";
+	ut_t.bin_len = 5;
 	expect("if { t.bin -m reg cd$ }", 1, T);
 }
 
@@ -322,14 +249,14 @@ static void test_len(void)
 	expect("if { t.str -m len 6: }", 1, F);
 	expect("if { t.str -m len gt 4 }", 1, T);
 	expect("if { t.str -m len lt 5 }", 1, F);
-	t_bin_len = 3;
+	ut_t.bin_len = 3;
 	expect("if { t.bin -m len eq 3 }", 1, T);
 	expect_parse_error("if { t.str -m len five }", "'five' is not valid");
 }
 
 static void test_int(void)
 {
-	t_int = 15;
+	ut_t.sint = 15;
 	expect("if { t.int 15 }", 1, T);
 	expect("if { t.int 1 2 15 }", 1, T);
 	expect("if { t.int 16 }", 1, F);
@@ -348,15 +275,15 @@ static void test_int(void)
 	expect("if { t.int eq 15 }", 1, T);
 	expect("if { t.int eq 1 15 }", 1, T);
 	expect("if { t.int gt 100 10 }", 1, T);	/* any value may match */
-	t_int = -3;
+	ut_t.sint = -3;
 	expect("if { t.int lt 0 }", 1, T);
 	expect("if { t.int -- -3 }", 1, T);
 	expect("if { t.int -- -5:-1 }", 1, T);
 	expect("if { t.int -m bool }", 1, T);
-	t_int = 0;
+	ut_t.sint = 0;
 	expect("if { t.int -m bool }", 1, F);
 	/* a boolean as an integer, a string as an integer */
-	t_bool = 1;
+	ut_t.boolean = 1;
 	expect("if { t.bool -m int 1 }", 1, T);
 	str_is("80");
 	expect("if { t.str -m int 1:1023 }", 1, T);
@@ -488,15 +415,15 @@ static void test_found_bool_bin(void)
 	expect("if { t.str foo }", 1, F);
 	expect_parse_error("if { t.str -m found x }", "'-m found' takes no pattern, got 'x'");
 	expect_parse_error("if { t.bool yes }", "'-m bool' takes no pattern");
-	t_bool = 1;
+	ut_t.boolean = 1;
 	expect("if { t.bool }", 1, T);
-	t_bool = 0;
+	ut_t.boolean = 0;
 	expect("if { t.bool }", 1, F);
 	expect("if ! { t.bool }", 1, T);
 	expect_parse_error("if { t.str -m bool }", "'-m bool' cannot match the string sample");
 	/* hex blocks */
-	t_bin = "Hello\n";
-	t_bin_len = 6;
+	ut_t.bin = "Hello\n";
+	ut_t.bin_len = 6;
 	expect("if { t.bin 48656c6c6f0a }", 1, T);
 	expect("if { t.bin 48656C6C6F0A }", 1, T);
 	expect("if { t.bin 48656c6c6f }", 1, F);	/* exact, not a prefix */
@@ -529,14 +456,9 @@ static char *write_tmp(const char *text)
 	static char paths[8][64];
 	static int next;
 	char *p = paths[next++ % 8];
-	int fd;
 
 	strcpy(p, "/tmp/sluice_ut_pat_XXXXXX");
-	fd = mkstemp(p);
-	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
-		abort();
-	close(fd);
-	return p;
+	return ut_write_tmp(p, text);
 }
 
 /* Thousands of exact strings and networks: the hash tables grow and keep
@@ -726,7 +648,7 @@ static void test_logic(void)
 
 	/* a fetch that may still change: absent or not matching yet is MISS */
 	str_is(NULL);
-	t_may_change = 1;
+	ut_t.may_change = 1;
 	expect("if { t.str foo }", 0, M);
 	expect("if { t.str foo }", 1, F);
 	expect("if !{ t.str foo }", 0, M);
@@ -741,7 +663,7 @@ static void test_logic(void)
 	expect("if { t.str foo } || TRUE", 0, T);
 	expect("if { t.str foo } || FALSE", 0, M);
 	expect("if { t.str foo } TRUE", 0, M);
-	t_may_change = 0;
+	ut_t.may_change = 0;
 	expect("if { t.str foo }", 0, F);
 	str_is(NULL);
 }
@@ -766,7 +688,7 @@ static void test_named(void)
 	str_is("qux");
 	expect("if web", 1, F);
 	expect("if !web", 1, T);
-	t_int = 11;
+	ut_t.sint = 11;
 	expect("if web || num", 1, T);
 	expect("if web num", 1, F);
 	str_is("foo");
@@ -781,14 +703,14 @@ static void test_named(void)
 	expect("if TRUE", 1, T);
 	str_is("other");
 	expect("if TRUE", 1, F);
-	t_int = 1;
+	ut_t.sint = 1;
 	expect("if a-b.c:d_e", 1, T);
 	/* a MISS line OR a TRUE line */
 	str_is(NULL);
-	t_may_change = 1;
+	ut_t.may_change = 1;
 	expect("if web", 0, M);
 	expect("if web", 1, F);
-	t_may_change = 0;
+	ut_t.may_change = 0;
 
 	expect_parse_error("if nosuch", "no such ACL 'nosuch'");
 	expect_parse_error("if web nosuch", "no such ACL 'nosuch'");
@@ -908,29 +830,21 @@ static void test_config_ok(void)
 
 /* Samples are evaluated with scratch space (conditions, without: acl.c
  * brings its own). */
-static int eval_scratch(const struct sample_expr *e, struct sample *s)
+static int eval_scratch(const char *expr, struct sample *s, char *text, size_t size)
 {
 	struct smp_ctx c = sctx;
 	static char scratch[256];
 
 	c.scratch = scratch;
 	c.scratch_size = sizeof(scratch);
-	return sample_eval(e, &c, s);
+	return ut_smp_eval_text(expr, &c, s, text, size);
 }
 
 static int64_t eval_int(const char *expr, int *ok)
 {
-	char err[256];
-	struct sample_expr *e = sample_parse_expr(expr, err, sizeof(err));
 	struct sample s;
 
-	*ok = 0;
-	if (!e) {
-		fprintf(stderr, "parse '%s': %s\n", expr, err);
-		return -999;
-	}
-	*ok = eval_scratch(e, &s);
-	sample_free_expr(e);
+	*ok = eval_scratch(expr, &s, NULL, 0) > 0;
 	return *ok ? s.u.sint : -999;
 }
 
@@ -957,17 +871,13 @@ static void expect_absent(const char *expr)
 
 static void expect_str(const char *expr, const char *want)
 {
-	char err[256], got[128] = "";
-	struct sample_expr *e = sample_parse_expr(expr, err, sizeof(err));
+	char got[128];
 	struct sample s;
+	int rc = eval_scratch(expr, &s, got, sizeof(got));
 
-	UT_CHECK(e != NULL);
-	if (!e)
-		return;
-	if (eval_scratch(e, &s))
-		snprintf(got, sizeof(got), "%.*s", (int)s.u.str.len, s.u.str.ptr);
-	UT_EQ_STR(got, want);
-	sample_free_expr(e);
+	UT_CHECK(rc >= 0);
+	if (rc >= 0)
+		UT_EQ_STR(got, want);
 }
 
 static struct proxy *be, *be2;
@@ -1124,7 +1034,7 @@ static void test_state_fetches(void)
 
 int main(void)
 {
-	sample_register_fetches(&test_fetch_list);
+	ut_register_test_fetches();
 	UT_EQ_INT(load(base_cfg), 0);
 	test_str();
 	test_beg_end_sub();

@@ -3,8 +3,6 @@
  * duplicate keys, a file loaded once however often it is used, missing
  * files and bad lines (with the map's FILE:LINE, and the config's through
  * the loader). */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,43 +15,10 @@
 
 #include "ut.h"
 #include "ut_cfg.h"
+#include "ut_smp.h"
 
 static char messages[16384];
 static char err[1024];
-
-/* ---- a string and an integer under the test's control ---- */
-
-static const char *t_str;
-static int64_t t_int;
-
-static int fetch_t_str(const struct sample_arg *a, struct sample *out, const struct smp_ctx *c)
-{
-	(void)a;
-	(void)c;
-	if (!t_str)
-		return 0;
-	out->type = SMP_T_STR;
-	out->u.str.ptr = t_str;
-	out->u.str.len = strlen(t_str);
-	return 1;
-}
-
-static int fetch_t_int(const struct sample_arg *a, struct sample *out, const struct smp_ctx *c)
-{
-	(void)a;
-	(void)c;
-	out->type = SMP_T_SINT;
-	out->u.sint = t_int;
-	return 1;
-}
-
-static const struct sample_fetch test_fetches[] = {
-	{ "t.str", fetch_t_str, SMP_T_STR, 0, 0, NULL, NULL },
-	{ "t.int", fetch_t_int, SMP_T_SINT, 0, 0, NULL, NULL },
-	{ NULL }
-};
-
-static struct sample_fetch_list test_fetch_list = { .kws = test_fetches };
 
 static struct sockaddr_storage src;
 static char scratch[256];
@@ -61,17 +26,7 @@ static struct smp_ctx ctx = { .src = &src, .scratch = scratch, .scratch_size = s
 
 static void set_src(const char *ip)
 {
-	struct sockaddr_in *s4 = (struct sockaddr_in *)&src;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&src;
-
-	memset(&src, 0, sizeof(src));
-	if (strchr(ip, ':')) {
-		s6->sin6_family = AF_INET6;
-		inet_pton(AF_INET6, ip, &s6->sin6_addr);
-	} else {
-		s4->sin_family = AF_INET;
-		inet_pton(AF_INET, ip, &s4->sin_addr);
-	}
+	ut_set_ip(&src, ip, 0);
 }
 
 static char tmp_paths[64][64];
@@ -80,60 +35,45 @@ static int ntmp;
 static char *write_tmp(const char *text)
 {
 	char *p = tmp_paths[ntmp++];
-	int fd;
 
 	if (ntmp > 64)
 		abort();
-
 	strcpy(p, "/tmp/sluice_ut_map_XXXXXX");
-	fd = mkstemp(p);
-	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
-		abort();
-	close(fd);
-	return p;
+	return ut_write_tmp(p, text);
 }
 
 /* Evaluates "fetch,CONV(path[,default])"; want NULL: the sample is absent. */
 static void lookup(const char *fetch, const char *conv, const char *path,
 		   const char *dflt, const char *want)
 {
-	char expr[512], got[256] = "(absent)";
-	struct sample_expr *e;
+	char expr[512], got[256];
 	struct sample s;
+	int rc;
 
 	snprintf(expr, sizeof(expr), "%s,%s(%s%s%s)", fetch, conv, path,
 		 dflt ? "," : "", dflt ? dflt : "");
-	e = sample_parse_expr(expr, err, sizeof(err));
-	UT_CHECK(e != NULL);
-	if (!e) {
-		fprintf(stderr, "  '%s': %s\n", expr, err);
+	rc = ut_smp_eval_text(expr, &ctx, &s, got, sizeof(got));
+	UT_CHECK(rc >= 0);
+	if (rc < 0)
 		return;
-	}
-	if (sample_eval(e, &ctx, &s)) {
+	if (rc)
 		UT_EQ_INT(s.type, SMP_T_STR);
-		snprintf(got, sizeof(got), "%.*s", (int)s.u.str.len, s.u.str.ptr);
-	}
+	else
+		strcpy(got, "(absent)");
 	UT_EQ_STR(got, want ? want : "(absent)");
 	if (strcmp(got, want ? want : "(absent)"))
-		fprintf(stderr, "  '%s' with '%s'\n", expr, t_str ? t_str : "");
-	sample_free_expr(e);
+		fprintf(stderr, "  '%s' with '%s'\n", expr, ut_t.str ? ut_t.str : "");
 }
 
 static void str_lookup(const char *conv, const char *path, const char *in, const char *want)
 {
-	t_str = in;
+	ut_t.str = in;
 	lookup("t.str", conv, path, NULL, want);
 }
 
 static void parse_fails(const char *expr, const char *needle)
 {
-	struct sample_expr *e = sample_parse_expr(expr, err, sizeof(err));
-
-	UT_CHECK(e == NULL);
-	sample_free_expr(e);
-	UT_CHECK(strstr(err, needle) != NULL);
-	if (e || !strstr(err, needle))
-		fprintf(stderr, "  '%s': said '%s', expected '%s'\n", expr, err, needle);
+	ut_smp_parse_fails(expr, needle, err, sizeof(err));
 }
 
 static void test_str(void)
@@ -159,16 +99,16 @@ static void test_str(void)
 	str_lookup("map_str", f, "#", NULL);
 	str_lookup("map_str", f, "FOO", NULL);	/* maps are case-sensitive */
 	str_lookup("map_str", f, "fo", NULL);
-	t_str = "nope";
+	ut_t.str = "nope";
 	lookup("t.str", "map_str", f, "fallback", "fallback");
-	t_str = "foo";
+	ut_t.str = "foo";
 	lookup("t.str", "map_str", f, "fallback", "bar");
 	lookup("t.str,upper,lower", "map_str", f, NULL, "bar");
 	/* an absent input stays absent */
-	t_str = NULL;
+	ut_t.str = NULL;
 	lookup("t.str", "map_str", f, "fallback", NULL);
 	/* the integer 42 looked up as text */
-	t_int = 42;
+	ut_t.sint = 42;
 	str_lookup("map_str", write_tmp("42 answer\n"), "x", NULL);
 	lookup("t.int", "map_str", write_tmp("42 answer\n"), NULL, "answer");
 }
@@ -206,7 +146,7 @@ static void test_dom(void)
 	str_lookup("map_dom", f, "example.net", "net");
 	str_lookup("map_dom", f, "badexample.net", NULL);
 	str_lookup("map_dom", f, "example.com", NULL);
-	t_str = "WWW.EXAMPLE.NET";
+	ut_t.str = "WWW.EXAMPLE.NET";
 	lookup("t.str,lower", "map_dom", f, "web", "net");
 	lookup("t.str", "map_dom", f, "web", "web");
 }
@@ -231,13 +171,13 @@ static void test_int(void)
 	char *f = write_tmp("80 http\n443 https\n1024:49151 registered\n49152: dynamic\n");
 	char *bad = write_tmp("80 http\nabc nope\n");
 
-	t_int = 443;
+	ut_t.sint = 443;
 	lookup("t.int", "map_int", f, NULL, "https");
-	t_int = 8080;
+	ut_t.sint = 8080;
 	lookup("t.int", "map_int", f, NULL, "registered");
-	t_int = 60000;
+	ut_t.sint = 60000;
 	lookup("t.int", "map_int", f, NULL, "dynamic");
-	t_int = 22;
+	ut_t.sint = 22;
 	lookup("t.int", "map_int", f, "other", "other");
 	/* a string input is read as an integer */
 	str_lookup("map_int", f, "80", "http");
@@ -287,7 +227,7 @@ static void test_ip(void)
 	/* text input; text that is no address is not found */
 	str_lookup("map_ip", f, "10.1.9.9", "ten-one");
 	str_lookup("map_ip", f, "2001:db8::1", "doc");
-	t_str = "not-an-ip";
+	ut_t.str = "not-an-ip";
 	lookup("t.str", "map_ip", f, "dflt", "dflt");
 	/* src,ipmask then map_ip */
 	set_src("10.1.2.3");
@@ -371,7 +311,7 @@ static void test_config(void)
 
 int main(void)
 {
-	sample_register_fetches(&test_fetch_list);
+	ut_register_test_fetches();
 	test_str();
 	test_beg_end_sub_dir();
 	test_dom();

@@ -7,6 +7,7 @@
 #include <sluice/addr.h>
 #include <sluice/sample.h>
 #include "ut.h"
+#include "ut_smp.h"
 
 static char err[256];
 static char scratch[64];
@@ -26,26 +27,15 @@ static void set_addr(struct sockaddr_storage *ss, const char *s)
 
 static void reset_ctx(void)
 {
-	memset(&ctx, 0, sizeof(ctx));
+	ut_smp_ctx_init(&ctx, scratch, sizeof(scratch));
 	ctx.src = &src;
 	ctx.dst = &dst;
-	ctx.scratch = scratch;
-	ctx.scratch_size = sizeof(scratch);
 }
 
 /* Parses and evaluates; returns sample_eval()'s answer, -1 on parse error. */
 static int eval(const char *expr, struct sample *out)
 {
-	struct sample_expr *e = sample_parse_expr(expr, err, sizeof(err));
-	int rc;
-
-	if (!e) {
-		fprintf(stderr, "parse '%s': %s\n", expr, err);
-		return -1;
-	}
-	rc = sample_eval(e, &ctx, out);
-	sample_free_expr(e);
-	return rc;
+	return ut_smp_eval(expr, &ctx, out);
 }
 
 /* Evaluates to a string and compares its text. */
@@ -62,15 +52,7 @@ static void eval_str(const char *expr, const char *want)
 
 static void parse_err(const char *expr, const char *needle)
 {
-	struct sample_expr *e;
-
-	err[0] = '\0';
-	e = sample_parse_expr(expr, err, sizeof(err));
-	UT_CHECK(e == NULL);
-	sample_free_expr(e);
-	UT_CHECK(strstr(err, needle) != NULL);
-	if (!strstr(err, needle))
-		fprintf(stderr, "  '%s': got '%s', expected '%s'\n", expr, err, needle);
+	ut_smp_parse_fails(expr, needle, err, sizeof(err));
 }
 
 static void test_parse_errors(void)

@@ -6,8 +6,6 @@
  * its frontend) and a sample context holding the client's address and the
  * bytes "received" so far, with real fetches and conditions.
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +22,7 @@
 
 #include "ut.h"
 #include "ut_cfg.h"
+#include "ut_smp.h"
 
 static char messages[16384];
 
@@ -54,25 +53,17 @@ struct fake {
 static void fake_init(struct fake *f, const struct config *conf, struct proxy *fe,
 		      const char *ip, unsigned dport)
 {
-	struct sockaddr_in *sin = (struct sockaddr_in *)&f->src;
-
 	memset(f, 0, sizeof(*f));
 	f->s.fe = fe;
-	sin->sin_family = AF_INET;
-	sin->sin_port = htons(40000);
-	inet_pton(AF_INET, ip, &sin->sin_addr);
-	sin = (struct sockaddr_in *)&f->dst;
-	sin->sin_family = AF_INET;
-	sin->sin_port = htons((uint16_t)dport);
-	inet_pton(AF_INET, "192.0.2.1", &sin->sin_addr);
+	ut_set_ip(&f->src, ip, 40000);
+	ut_set_ip(&f->dst, "192.0.2.1", dport);
+	ut_smp_ctx_init(&f->ctx, f->scratch, sizeof(f->scratch));
 	f->ctx.sess = &f->s;
 	f->ctx.src = &f->src;
 	f->ctx.dst = &f->dst;
 	f->ctx.fe = fe;
 	f->ctx.be = fe;
 	f->ctx.conf = conf;
-	f->ctx.scratch = f->scratch;
-	f->ctx.scratch_size = sizeof(f->scratch);
 }
 
 static void fake_data(struct fake *f, const char *req)

@@ -14,6 +14,7 @@
 #include <sluice/sample.h>
 #include <sluice/tls_hello.h>
 #include "ut.h"
+#include "ut_smp.h"
 
 static const uint8_t tls13_sni_alpn[] = {
 	0x16, 0x03, 0x01, 0x01, 0x48, 0x01, 0x00, 0x01, 0x44, 0x03, 0x03, 0xb1,
@@ -818,26 +819,15 @@ static struct smp_ctx ctx;
 
 static void set_req(const void *d, size_t len)
 {
-	memset(&ctx, 0, sizeof(ctx));
+	ut_smp_ctx_init(&ctx, ctx_scratch, sizeof(ctx_scratch));
 	ctx.req = d;
 	ctx.req_len = len;
-	ctx.scratch = ctx_scratch;
-	ctx.scratch_size = sizeof(ctx_scratch);
 }
 
 /* Parses and evaluates: 1 present, 0 absent, -1 parse error. */
 static int eval(const char *expr, struct sample *out)
 {
-	struct sample_expr *e = sample_parse_expr(expr, err, sizeof(err));
-	int rc;
-
-	if (!e) {
-		fprintf(stderr, "parse '%s': %s\n", expr, err);
-		return -1;
-	}
-	rc = sample_eval(e, &ctx, out);
-	sample_free_expr(e);
-	return rc;
+	return ut_smp_eval(expr, &ctx, out);
 }
 
 static void eval_str(const char *expr, const char *want)

@@ -1,6 +1,7 @@
 /* ut_cfg.h - unit-test helpers that go through the real config loader:
- * capture stderr in a buffer, load a text as a config file (keeping what
- * the loader said), and check how many errors a text gives. Include after
+ * write a text to a temporary file, capture stderr in a buffer, load a
+ * text as a config file (keeping what the loader said), and check how
+ * many errors a text gives. Include after
  * ut.h; every helper is static inline so a test uses only what it needs. */
 #ifndef SLUICE_UT_CFG_H
 #define SLUICE_UT_CFG_H
@@ -14,6 +15,18 @@
 #include <sluice/global.h>
 
 #include "ut.h"
+
+/* Write text to a fresh temporary file; path is a mkstemp() template,
+ * rewritten with the name. The caller unlinks it. */
+static inline char *ut_write_tmp(char *path, const char *text)
+{
+	int fd = mkstemp(path);
+
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		abort();
+	close(fd);
+	return path;
+}
 
 /* Send stderr to a fresh temporary file until ut_stderr_end(). path is a
  * mkstemp() template, rewritten with the name; returns the file's fd. */
@@ -52,12 +65,9 @@ static inline int ut_load_config(struct config *conf, const char *text, int chec
 {
 	char path[] = "/tmp/sluice_ut_XXXXXX";
 	char errpath[] = "/tmp/sluice_ut_err_XXXXXX";
-	int fd = mkstemp(path), efd, saved, errors;
-	char *files[] = { path };
+	int efd, saved, errors;
+	char *files[] = { ut_write_tmp(path, text) };
 
-	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
-		abort();
-	close(fd);
 	efd = ut_stderr_begin(errpath, &saved);
 	config_init(conf);
 	conf->check_only = check_only;
