@@ -14,8 +14,10 @@ from lib.ports import ipv6_available
 SIG = b"\r\n\r\n\x00\r\nQUIT\n"
 
 
-def _recorder(servers, host="127.0.0.1"):
-    return servers._add(ReplyServer(reply=b"ok\n", expect_len=-1, host=host))
+def _recorder(servers, host="127.0.0.1", until=None):
+    """Records what each connection sent (up to `until`, else the first
+    read) and answers "ok"."""
+    return servers._add(ReplyServer(reply=b"ok\n", expect_len=-1, until=until, host=host))
 
 
 def _fe_to(fe, addr, srv_opts="", bind_opts="", fe_extra="", host="127.0.0.1"):
@@ -32,7 +34,7 @@ def _fe_to(fe, addr, srv_opts="", bind_opts="", fe_extra="", host="127.0.0.1"):
 
 
 def test_send_proxy_v1_ipv4(sluice, servers, port):
-    rec = _recorder(servers)
+    rec = _recorder(servers, until=b"hello\n")
     fe = port()
     sluice(_fe_to(fe, rec.addr, "send-proxy"), ports=[fe])
     s = connect(fe)
@@ -47,7 +49,7 @@ def test_send_proxy_v1_ipv4(sluice, servers, port):
 
 
 def test_send_proxy_v2_ipv4(sluice, servers, port):
-    rec = _recorder(servers)
+    rec = _recorder(servers, until=b"data")
     fe = port()
     sluice(_fe_to(fe, rec.addr, "send-proxy-v2"), ports=[fe])
     s = connect(fe)

@@ -70,7 +70,8 @@ class ReplyServer(Server):
     time; `requests` records what each connection sent."""
 
     def __init__(self, reply=b"", greeting=b"", expect_len=None,
-                 close_after=True, **kw):
+                 close_after=True, until=None, **kw):
+        self.until = until  # bytes: read until the request ends with them
         self.reply = reply
         self.greeting = greeting
         self.expect_len = expect_len
@@ -82,7 +83,10 @@ class ReplyServer(Server):
         buf = b""
         conn.settimeout(0.3)
         while True:
-            if self.expect_len == -1 and buf:
+            if self.until is not None:
+                if buf.endswith(self.until):
+                    break
+            elif self.expect_len == -1 and buf:
                 break
             if self.expect_len is not None and self.expect_len >= 0 and \
                     len(buf) >= self.expect_len:
