@@ -1040,20 +1040,21 @@ static void check_destroy(struct check *c)
 	free(c);
 }
 
+static void destroy_one(struct check *c, void *arg)
+{
+	struct server *s = c->srv;
+
+	(void)arg;
+	if (s->check == c)
+		s->check = NULL;
+	else
+		s->agent = NULL;
+	check_destroy(c);
+}
+
 void check_free_all(struct config *conf)
 {
-	struct server *s;
-	struct proxy *px;
-
-	for (px = conf->proxies; px; px = px->next) {
-		if (!(px->cap & PX_CAP_BE))
-			continue;
-		for (s = px->srv; s; s = s->next) {
-			check_destroy(s->check);
-			check_destroy(s->agent);
-			s->check = s->agent = NULL;
-		}
-	}
+	for_each_check(conf, destroy_one, NULL);
 }
 
 /* ---- runtime API ------------------------------------------------------------------- */

@@ -100,11 +100,9 @@ static int inspect_read(struct session *s)
 	if (!(s->flags & SF_CLI_RD) || (s->flags & SF_CLI_EOF))
 		return 0;
 	if (!b) {
-		b = pool_alloc(&w->buf_pool);
+		b = buf_alloc(&w->buf_pool, w->conf->global.bufsize);
 		if (!b)
 			return -1;
-		b->head = b->len = 0;
-		b->size = w->conf->global.bufsize;
 		s->req = b;
 	}
 	limit = b->size > INSPECT_HEADROOM ? b->size - INSPECT_HEADROOM : b->size / 2;

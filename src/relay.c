@@ -204,11 +204,9 @@ static enum fwd_status forward_buffer(struct session *s, const struct dir *d)
 		}
 		if ((s->flags & d->src_rd) && !(s->flags & (d->src_eof | d->splice))) {
 			if (!b) {
-				b = pool_alloc(&w->buf_pool);
+				b = buf_alloc(&w->buf_pool, w->conf->global.bufsize);
 				if (!b)
 					return FWD_NOMEM;
-				b->head = b->len = 0;
-				b->size = w->conf->global.bufsize;
 				*d->buf = b;
 			}
 			if ((r = recv_buffer(s, d, b)) < 0)

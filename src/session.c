@@ -329,11 +329,9 @@ static int queue_proxy_header(struct session *s)
 	if (!n)
 		return -1;
 	if (!b) {
-		b = pool_alloc(&s->w->buf_pool);
+		b = buf_alloc(&s->w->buf_pool, s->w->conf->global.bufsize);
 		if (!b)
 			return -1;
-		b->head = b->len = 0;
-		b->size = s->w->conf->global.bufsize;
 		s->req = b;
 	}
 	if (b->len + n > b->size)

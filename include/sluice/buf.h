@@ -27,6 +27,10 @@ static inline void buf_consume(struct buf *b, uint32_t n)
 	if (!b->len)
 		b->head = 0;
 }
+struct pool;
+/* An empty buffer of size bytes from pool (whose items hold at least
+ * sizeof(struct buf) + size), or NULL. */
+struct buf *buf_alloc(struct pool *pool, uint32_t size);
 /* Move held bytes to the front so that the whole free space is at the tail. */
 void buf_realign(struct buf *b);
 
