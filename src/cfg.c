@@ -19,6 +19,7 @@
 #include <sluice/global.h>
 #include <sluice/log.h>
 #include <sluice/proxy.h>
+#include <sluice/stick.h>
 
 #define CFG_MAX_LINE	65536
 /* room for a line whose environment variables grew it */
@@ -36,11 +37,21 @@ struct cfg_parser {
 	struct proxy **px_tail;	/* where the next proxy is linked */
 	char *out;		/* tokenizer output */
 	char *args[CFG_MAX_ARGS + 1];
+	char *peers_name;	/* copy of the current peers section's name */
 };
+
+/* The parser running now, for cfg_current(). Parsing happens on the main
+ * thread only, before workers exist. */
+static struct cfg_ctx *current_ctx;
+
+struct cfg_ctx *cfg_current(void)
+{
+	return current_ctx;
+}
 
 /* HAProxy sections sluice refuses as a whole rather than line by line. */
 static const char *const unsupported_sections[] = {
-	"peers", "resolvers", "userlist", "mailers", "program", "http-errors",
+	"resolvers", "userlist", "mailers", "program", "http-errors",
 	"ring", "cache", "fcgi-app", "crt-store", "log-forward", "traces",
 };
 
@@ -132,6 +143,7 @@ static const char *section_name(unsigned section)
 	case CFG_FRONTEND:	return "frontend";
 	case CFG_BACKEND:	return "backend";
 	case CFG_LISTEN:	return "listen";
+	case CFG_PEERS:		return "peers";
 	default:		return "?";
 	}
 }
@@ -207,6 +219,7 @@ static void enter_skip(struct cfg_parser *p)
 	p->ctx.section = 0;
 	p->ctx.px = NULL;
 	p->ctx.defpx = NULL;
+	p->ctx.peers = NULL;
 }
 
 static void section_global(struct cfg_parser *p, int argc, char **args)
@@ -397,6 +410,31 @@ static void section_proxy(struct cfg_parser *p, int argc, char **args,
 	ctx->defpx = defs;
 }
 
+/* "peers NAME": sluice keeps its "table" lines (stick tables named
+ * NAME/TABLE) and refuses synchronisation with other peers (stick_cfg.c
+ * owns the keywords). */
+static void section_peers(struct cfg_parser *p, int argc, char **args)
+{
+	struct cfg_ctx *ctx = &p->ctx;
+
+	enter_skip(p);
+	if (argc != 2) {
+		cfg_err(ctx, "'peers' expects one name, as in 'peers mypeers'");
+		return;
+	}
+	if (check_name(ctx, "peers", args[1]) < 0)
+		return;
+	free(p->peers_name);
+	p->peers_name = strdup(args[1]);
+	if (!p->peers_name) {
+		cfg_err(ctx, "out of memory");
+		return;
+	}
+	p->skipping = 0;
+	ctx->section = CFG_PEERS;
+	ctx->peers = p->peers_name;
+}
+
 static int is_unsupported_section(const char *word)
 {
 	size_t i;
@@ -429,6 +467,8 @@ static int try_section(struct cfg_parser *p, int argc, char **args)
 		section_proxy(p, argc, args, PX_CAP_BE, CFG_BACKEND);
 	else if (!strcmp(w, "listen"))
 		section_proxy(p, argc, args, PX_CAP_LISTEN, CFG_LISTEN);
+	else if (!strcmp(w, "peers"))
+		section_peers(p, argc, args);
 	else if (is_unsupported_section(w))
 		refuse_section(p, w);
 	else
@@ -571,9 +611,12 @@ int cfg_load_files(struct config *conf, int nfiles, char **files)
 		fprintf(stderr, "out of memory\n");
 		return 1;
 	}
+	current_ctx = &p.ctx;
 	for (i = 0; i < nfiles; i++)
 		load_one(&p, files[i]);
+	current_ctx = NULL;
 	free(p.out);
+	free(p.peers_name);
 	if (p.ctx.errors)
 		return p.ctx.errors;
 	return run_postparsers(conf);
@@ -717,6 +760,7 @@ void config_free(struct config *conf)
 {
 	int i;
 
+	stick_free_all(conf);	/* tables point at their proxies */
 	free_proxy_chain(conf->proxies);
 	free_proxy_chain(conf->defaults);
 	free_loggers(&conf->global.loggers);

@@ -26,6 +26,7 @@
 #include "sluice/proxy_proto.h"
 #include "sluice/sample.h"
 #include "sluice/session.h"
+#include "sluice/stick.h"
 #include "sluice/tcp_rules.h"
 #include "sluice/worker.h"
 
@@ -364,6 +365,7 @@ void inspect_start(struct session *s)
 		if (r < 0)
 			return;
 		want_proxy |= !!(s->flags & SF_EXPECT_PROXY);
+		stk_track_accepted(s);
 	}
 	s->rule_pos = 0;
 	if (!needs_inspection(s, want_proxy)) {

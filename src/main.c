@@ -25,6 +25,7 @@
 #include "sluice/map.h"
 #include "sluice/proxy.h"
 #include "sluice/qsbr.h"
+#include "sluice/stick.h"
 #include "sluice/worker.h"
 
 #ifndef SLUICE_VERSION
@@ -307,6 +308,7 @@ int main(int argc, char **argv)
 	}
 	srv_state_start(&rt);
 	check_start_all(&rt);
+	stick_start(&rt);
 	if (!o.quiet && conf.debug)
 		fprintf(stderr, "sluice " SLUICE_VERSION " started: %u thread(s), maxconn %u\n",
 			nthreads, rt.maxconn);

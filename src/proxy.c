@@ -18,6 +18,7 @@
 #include <sluice/listener.h>
 #include <sluice/log.h>
 #include <sluice/proxy.h>
+#include <sluice/stick.h>
 #include <sluice/sample.h>
 #include <sluice/tcpcheck.h>
 
@@ -121,6 +122,7 @@ struct proxy *proxy_new(const char *name, unsigned cap, const struct proxy *defs
 	list_init(&px->pendq);
 	list_init(&px->loggers);
 	list_init(&px->acls);
+	list_init(&px->stick_rules);
 	tcp_rules_init(&px->rules);
 	pthread_mutex_init(&px->qlock, NULL);
 	pthread_mutex_init(&px->lb.lock, NULL);
@@ -159,6 +161,7 @@ static void free_binds_and_servers(struct proxy *px)
 		tcpcheck_ruleset_unref(px->tcpcheck);
 	px->tcpcheck = NULL;
 	tcp_rules_free(&px->rules);
+	stick_rules_free(px);
 	acl_free_proxy(px);
 }
 

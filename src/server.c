@@ -106,6 +106,16 @@ struct server *server_find(const struct proxy *be, const char *name)
 	return NULL;
 }
 
+struct server *server_find_by_id(const struct proxy *be, int id)
+{
+	struct server *s;
+
+	for (s = be->srv; s; s = s->next)
+		if (s->puid == id)
+			return s;
+	return NULL;
+}
+
 void server_attach(struct proxy *px, struct server *s)
 {
 	s->px = px;

@@ -29,6 +29,7 @@
 #include "sluice/sample.h"
 #include "sluice/server.h"
 #include "sluice/session.h"
+#include "sluice/stick.h"
 #include "sluice/tcp_rules.h"
 #include "sluice/tls_hello.h"
 #include "sluice/worker.h"
@@ -152,6 +153,8 @@ static void session_close(struct session *s)
 	relay_release(s);
 	if (s->vars)
 		vars_free(s->vars);
+	if (s->track)
+		stk_track_end(s);
 	if (s->flags & SF_SRV_SLOT)
 		backend_release_slot(s);
 	if (s->flags & SF_BE_COUNTED)
@@ -371,6 +374,17 @@ static int response_rules(struct session *s)
 	}
 }
 
+/* "stick store-request" / "stick on": remember the server for the keys. */
+static void store_stickiness(struct session *s)
+{
+	struct sockaddr_storage src, dst;
+	struct smp_ctx ctx;
+	char scratch[512];
+
+	inspect_smp_ctx(s, &ctx, &src, &dst, scratch, sizeof(scratch));
+	stick_rules_store(s, &ctx);
+}
+
 /* The connection to the server is up. Returns -1 after closing s. */
 static int connected(struct session *s)
 {
@@ -386,6 +400,8 @@ static int connected(struct session *s)
 		return -1;
 	}
 	check_observe(s->srv, s->srv->chk.flags, 1);
+	if (stick_rules_has(s->be))
+		store_stickiness(s);
 	s->state = SS_RELAY;
 	s->t_connect = (int32_t)(now_ms(s) - s->t_accept);
 	s->cli_active = s->srv_active = now_ms(s);
@@ -546,6 +562,8 @@ static void session_process(struct session *s)
 	case SS_RELAY:
 		switch (relay_run(s)) {
 		case RELAY_CONTINUE:
+			if (s->track)
+				stk_track_bytes(s);
 			return;
 		case RELAY_MORE:
 			loop_defer(&s->w->loop, &s->task);
@@ -653,8 +671,21 @@ void session_silent_drop(struct session *s)
 	session_abort(s, 'P', 'R');
 }
 
+/* "stick match" / "stick on": the server a client sticks to, if usable. */
+static struct server *sticky_server(struct session *s)
+{
+	struct sockaddr_storage src, dst;
+	struct smp_ctx ctx;
+	char scratch[512];
+
+	inspect_smp_ctx(s, &ctx, &src, &dst, scratch, sizeof(scratch));
+	return stick_rules_match(s, &ctx);
+}
+
 void session_backend_chosen(struct session *s, struct server *forced)
 {
+	if (!forced && stick_rules_has(s->be))
+		forced = sticky_server(s);
 	s->state = SS_ASSIGN;
 	s->retries_left = (uint8_t)(s->be->retries > 255 ? 255 : s->be->retries);
 	atomic_fetch_add_explicit(&s->be->beconn, 1, memory_order_relaxed);

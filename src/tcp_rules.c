@@ -19,6 +19,7 @@
 #include "sluice/sample.h"
 #include "sluice/server.h"
 #include "sluice/session.h"
+#include "sluice/stick.h"
 #include "sluice/tcp_rules.h"
 #include "sluice/vars.h"
 
@@ -33,14 +34,22 @@ enum tcp_action {
 	ACT_EXPECT_PROXY,
 	ACT_SET_VAR,
 	ACT_UNSET_VAR,
+	ACT_TRACK_SC,		/* track-scN KEY [table T] */
+	ACT_SC_ADD_GPC,		/* sc-inc-gpc0/1(N), sc-inc-gpc(I,N), sc-add-gpc(I,N) V */
+	ACT_SC_SET_GPT,		/* sc-set-gpt0(N) V, sc-set-gpt(I,N) V */
 };
 
 struct tcp_rule {
 	struct list node;
 	enum tcp_action act;
 	struct acl_cond *cond;		/* NULL: always */
-	struct sample_expr *expr;	/* set-var */
+	struct sample_expr *expr;	/* set-var, track-sc key, sc-* value */
 	int var_id;			/* set-var, unset-var */
+	void *table;			/* track-sc: struct stktable, set at post-parse */
+	int64_t value;			/* sc-* constant (when expr is NULL) */
+	unsigned idx;			/* sc-*: gpc/gpt element */
+	uint8_t sc;			/* track-sc / sc-*: counter 0..2 */
+	uint8_t legacy;			/* sc-*: gpc0/gpc1/gpt0 forms */
 	int reads_payload;		/* the rule's own words name a payload fetch */
 	const char *file;
 	int line;
@@ -299,15 +308,132 @@ static int unknown_action(struct cfg_ctx *ctx, const char *kw, const char *word)
 {
 	size_t i;
 
-	if (!strncmp(word, "track-sc", 8) || !strncmp(word, "sc-", 3))
-		return cfg_err(ctx, "'%s': action '%s' is not implemented yet (stick tables)", kw, word);
 	for (i = 0; i < CFG_ARRAY_SIZE(unimplemented_actions); i++)
 		if (!strncmp(word, unimplemented_actions[i], strlen(unimplemented_actions[i])))
 			return cfg_err(ctx, "'%s': action '%s' is not implemented in sluice", kw, word);
 	if (!strncmp(word, "lua.", 4))
 		return cfg_err(ctx, "'%s': action '%s' is not implemented yet (Lua)", kw, word);
-	return cfg_err(ctx, "'%s': unknown action '%s' (expects accept, reject, silent-drop%s, set-var(NAME) EXPR or unset-var(NAME))",
+	return cfg_err(ctx, "'%s': unknown action '%s' (expects accept, reject, silent-drop%s, set-var(NAME) EXPR, unset-var(NAME), track-sc0..2 KEY or sc-inc-gpc0(N))",
 		       kw, word, strcmp(kw, "tcp-response content") ? "" : ", close");
+}
+
+/* ---- stick counter actions ---- */
+
+/* "track-scN KEY [table NAME]" */
+static int parse_track_sc(struct cfg_ctx *ctx, const char *kw, struct tcp_rule *rule,
+			  int argc, char **args, enum tcp_rule_set set)
+{
+	const char *table = NULL;
+	char err[256];
+	int used = 2;
+
+	if (set == TCP_RULES_RESPONSE)
+		return cfg_err(ctx, "'%s': action '%s' is only valid in 'tcp-request' rules", kw, args[0]);
+	if (args[0][8] < '0' || args[0][8] > '2' || args[0][9])
+		return cfg_err(ctx, "'%s': unknown action '%s': sluice has the stick counters track-sc0, track-sc1 and track-sc2",
+			       kw, args[0]);
+	rule->sc = (uint8_t)(args[0][8] - '0');
+	if (argc < 2 || is_cond_word(args[1]))
+		return cfg_err(ctx, "'%s %s' expects a key, as in '%s src'", kw, args[0], args[0]);
+	rule->expr = sample_parse_expr(args[1], err, sizeof(err));
+	if (!rule->expr)
+		return cfg_err(ctx, "'%s %s': %s", kw, args[0], err);
+	if (argc > 2 && !strcmp(args[2], "table")) {
+		if (argc < 4)
+			return cfg_err(ctx, "'%s %s': 'table' expects a table name", kw, args[0]);
+		table = args[3];
+		used = 4;
+	}
+	if (stick_ref_track(ctx, rule->sc, table, &rule->table) < 0)
+		return -1;
+	rule->act = ACT_TRACK_SC;
+	return used;
+}
+
+/* "(N)" or "(I,N)" after an sc-* action name: I into rule->idx (when
+ * want_idx), N into rule->sc. */
+static int parse_sc_args(struct cfg_ctx *ctx, const char *kw, const char *word,
+			 const char *open, struct tcp_rule *rule, int want_idx)
+{
+	const char *p = word + strlen(open);
+	unsigned long idx = 0, sc;
+	char *end;
+
+	if (want_idx) {
+		idx = strtoul(p, &end, 10);
+		if (end == p || *end != ',' || idx >= STK_DT_ARRAY_MAX)
+			return cfg_err(ctx, "'%s': '%s' expects an element index below %d then a counter, as in '%s1,0)'",
+				       kw, word, STK_DT_ARRAY_MAX, open);
+		p = end + 1;
+	}
+	sc = strtoul(p, &end, 10);
+	if (end == p || strcmp(end, ")") || sc >= STK_TRACK_MAX)
+		return cfg_err(ctx, "'%s': '%s' expects a stick counter 0, 1 or 2, as in '%s%s0)'",
+			       kw, word, open, want_idx ? "1," : "");
+	rule->idx = (unsigned)idx;
+	rule->sc = (uint8_t)sc;
+	return 0;
+}
+
+/* The value of sc-set-gpt* / sc-add-gpc: an integer or an expression. */
+static int parse_sc_value(struct cfg_ctx *ctx, const char *kw, struct tcp_rule *rule,
+			  int argc, char **args)
+{
+	char err[256], *end;
+	long long v;
+
+	if (argc < 2 || is_cond_word(args[1]))
+		return cfg_err(ctx, "'%s %s' expects a value (an integer or a sample expression)", kw, args[0]);
+	v = strtoll(args[1], &end, 10);
+	if (end != args[1] && !*end) {
+		rule->value = v;
+		return 2;
+	}
+	rule->expr = sample_parse_expr(args[1], err, sizeof(err));
+	if (!rule->expr)
+		return cfg_err(ctx, "'%s %s': %s", kw, args[0], err);
+	return 2;
+}
+
+static int parse_sc_action(struct cfg_ctx *ctx, const char *kw, struct tcp_rule *rule,
+			   int argc, char **args)
+{
+	static const struct {
+		const char *open;
+		enum tcp_action act;
+		int legacy, idx, want_idx, takes_value;
+		enum stk_dt need;
+	} forms[] = {
+		{ "sc-inc-gpc0(", ACT_SC_ADD_GPC, 1, 0, 0, 0, STK_DT_COUNT },
+		{ "sc-inc-gpc1(", ACT_SC_ADD_GPC, 1, 1, 0, 0, STK_DT_COUNT },
+		{ "sc-inc-gpc(",  ACT_SC_ADD_GPC, 0, 0, 1, 0, STK_DT_COUNT },
+		{ "sc-add-gpc(",  ACT_SC_ADD_GPC, 0, 0, 1, 1, STK_DT_COUNT },
+		{ "sc-set-gpt0(", ACT_SC_SET_GPT, 1, 0, 0, 1, STK_DT_GPT0 },
+		{ "sc-set-gpt(",  ACT_SC_SET_GPT, 0, 0, 1, 1, STK_DT_GPT },
+	};
+	size_t i;
+	int used = 1;
+
+	for (i = 0; i < CFG_ARRAY_SIZE(forms); i++) {
+		if (strncmp(args[0], forms[i].open, strlen(forms[i].open)))
+			continue;
+		if (parse_sc_args(ctx, kw, args[0], forms[i].open, rule, forms[i].want_idx) < 0)
+			return -1;
+		if (!forms[i].want_idx)
+			rule->idx = (unsigned)forms[i].idx;
+		rule->act = forms[i].act;
+		rule->legacy = (uint8_t)forms[i].legacy;
+		rule->value = 1;	/* sc-inc-gpc*: one more */
+		if (forms[i].takes_value && (used = parse_sc_value(ctx, kw, rule, argc, args)) < 0)
+			return -1;
+		/* the gpc forms work with the counter or its rate: nothing to require */
+		if (forms[i].need != STK_DT_COUNT &&
+		    stick_ref_sc(ctx, rule->sc, forms[i].need, rule->idx, args[0]) < 0)
+			return -1;
+		return used;
+	}
+	return cfg_err(ctx, "'%s': unknown action '%s' (sluice has sc-inc-gpc0(N), sc-inc-gpc1(N), sc-inc-gpc(I,N), sc-add-gpc(I,N) V, sc-set-gpt0(N) V and sc-set-gpt(I,N) V)",
+		       kw, args[0]);
 }
 
 /* Fills rule from the action at args[0]; returns the words it used, or -1. */
@@ -330,6 +456,10 @@ static int parse_action(struct cfg_ctx *ctx, enum tcp_rule_set set, struct tcp_r
 		return parse_expect_proxy(ctx, kw, rule, argc, args, set);
 	if (!strncmp(args[0], "set-var(", 8))
 		return parse_set_var(ctx, kw, rule, argc, args);
+	if (!strncmp(args[0], "track-sc", 8))
+		return parse_track_sc(ctx, kw, rule, argc, args, set);
+	if (!strncmp(args[0], "sc-", 3))
+		return parse_sc_action(ctx, kw, rule, argc, args);
 	if (!strncmp(args[0], "unset-var(", 10)) {
 		rule->var_id = parse_var_name(ctx, kw, args[0], "unset-var(");
 		rule->act = ACT_UNSET_VAR;
@@ -600,8 +730,44 @@ static void count_denied(const struct smp_ctx *ctx)
 		atomic_fetch_add_explicit(&ctx->be->ctr.denied_conn, 1, memory_order_relaxed);
 }
 
+static void do_track(const struct tcp_rule *r, struct session *s, const struct smp_ctx *ctx,
+		     enum tcp_rule_set set)
+{
+	struct sample smp;
+	struct stk_key key;
+
+	if (!s || !r->table || stk_track_get(s, r->sc))
+		return;
+	if (!sample_eval(r->expr, ctx, &smp) || !stk_key_from_sample(r->table, &smp, ctx, &key))
+		return;
+	stk_track_start(s, r->sc, r->table, &key, set != TCP_RULES_CONNECTION);
+}
+
+/* sc-inc-gpc*, sc-add-gpc, sc-set-gpt*: nothing when scN is not tracked. */
+static void do_sc_update(const struct tcp_rule *r, struct session *s, const struct smp_ctx *ctx)
+{
+	const struct stk_ctr *c = stk_track_get(s, r->sc);
+	uint64_t now = stick_now(ctx), res;
+	struct sample smp;
+	int64_t v = r->value;
+
+	if (!c)
+		return;
+	if (r->expr) {
+		if (!sample_eval(r->expr, ctx, &smp) || !sample_cast(&smp, SMP_T_SINT, ctx))
+			return;
+		v = smp.u.sint;
+	}
+	if (r->act == ACT_SC_SET_GPT)
+		stksess_set(c->t, c->e, r->legacy ? STK_DT_GPT0 : STK_DT_GPT, r->idx,
+			    (uint64_t)v, now);
+	else if (v > 0)
+		stksess_gpc_add(c->t, c->e, r->legacy, r->idx, (uint64_t)v, now, &res);
+}
+
 /* Performs the action; returns its verdict, or -1 to go on with the set. */
-static int apply_action(const struct tcp_rule *r, struct session *s, const struct smp_ctx *ctx)
+static int apply_action(const struct tcp_rule *r, struct session *s, const struct smp_ctx *ctx,
+			enum tcp_rule_set set)
 {
 	struct sample smp;
 
@@ -626,6 +792,13 @@ static int apply_action(const struct tcp_rule *r, struct session *s, const struc
 		return -1;
 	case ACT_UNSET_VAR:
 		vars_unset(s, r->var_id);
+		return -1;
+	case ACT_TRACK_SC:
+		do_track(r, s, ctx, set);
+		return -1;
+	case ACT_SC_ADD_GPC:
+	case ACT_SC_SET_GPT:
+		do_sc_update(r, s, ctx);
 		return -1;
 	}
 	return -1;
@@ -654,7 +827,7 @@ enum tcp_verdict tcp_rules_run(const struct proxy *px, enum tcp_rule_set set,
 		case ACL_TRUE:
 			break;
 		}
-		v = apply_action(r, s, ctx);
+		v = apply_action(r, s, ctx, set);
 		if (v >= 0) {
 			*pos = 0;
 			return (enum tcp_verdict)v;
@@ -729,14 +902,6 @@ struct proxy *tcp_rules_use_backend(const struct proxy *fe, const struct smp_ctx
 		return r->parts ? dynamic_backend(fe, r, ctx) : r->be;
 	}
 	return NULL;
-}
-
-/* use-server ignores weight and drain, only a server that cannot take
- * traffic at all is skipped (HAProxy's "down" without force-persist). */
-static int srv_can_be_forced(const struct server *srv)
-{
-	return atomic_load_explicit(&srv->state, memory_order_relaxed) == SRV_ST_UP &&
-	       !(atomic_load_explicit(&srv->admin, memory_order_relaxed) & SRV_ADMF_ANY_MAINT);
 }
 
 struct server *tcp_rules_use_server(const struct proxy *be, const struct smp_ctx *ctx)

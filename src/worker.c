@@ -18,6 +18,7 @@
 #include "sluice/qsbr.h"
 #include "sluice/relay.h"
 #include "sluice/session.h"
+#include "sluice/stick.h"
 #include "sluice/worker.h"
 
 enum { STOP_NONE = 0, STOP_SOFT = 1, STOP_HARD = 2 };
@@ -157,6 +158,7 @@ static void *worker_main(void *arg)
 	qsbr_online(w->id);
 	loop_run(&w->loop);
 	check_worker_stop(w);
+	stick_worker_stop(w);
 	/* Hard stop may leave granted sessions in the inbox: finish them. */
 	backend_process_inbox(w);
 	session_kill_all(w);
@@ -179,6 +181,7 @@ static int worker_init(struct runtime *rt, struct worker *w, unsigned id)
 	task_init(&w->inbox_task, inbox_task_cb);
 	pool_init(&w->sess_pool, sizeof(struct session), 4096);
 	pool_init(&w->buf_pool, sizeof(struct buf) + conf->global.bufsize, 256);
+	pool_init(&w->track_pool, sizeof(struct stk_track), 1024);
 	if (loop_init(&w->loop) < 0)
 		return -1;
 	w->loop.owner = w;
@@ -268,6 +271,7 @@ void runtime_free(struct runtime *rt)
 		pipe_pool_flush(w);
 		pool_flush(&w->sess_pool);
 		pool_flush(&w->buf_pool);
+		pool_flush(&w->track_pool);
 		loop_destroy(&w->loop);
 		free(w->listeners);
 		pthread_mutex_destroy(&w->inbox_lock);

@@ -27,6 +27,7 @@ struct config;
 #define CFG_FRONTEND	0x04
 #define CFG_BACKEND	0x08
 #define CFG_LISTEN	0x10
+#define CFG_PEERS	0x20	/* "peers NAME": only "table" lines (stick_cfg.c) */
 #define CFG_PROXIES	(CFG_DEFAULTS | CFG_FRONTEND | CFG_BACKEND | CFG_LISTEN)
 #define CFG_FE_SIDE	(CFG_DEFAULTS | CFG_FRONTEND | CFG_LISTEN)
 #define CFG_BE_SIDE	(CFG_DEFAULTS | CFG_BACKEND | CFG_LISTEN)
@@ -51,10 +52,16 @@ struct cfg_ctx {
 	struct config *conf;
 	struct proxy *px;	/* proxy being parsed (also a defaults section) */
 	struct proxy *defpx;	/* defaults that the current proxy inherits */
+	const char *peers;	/* name of the current peers section (CFG_PEERS) */
 	int negate;		/* the line started with "no" */
 	int errors;		/* errors reported so far */
 	int warnings;
 };
+
+/* The context of the line being parsed, or NULL outside cfg_load_files().
+ * For code that runs while parsing but is not handed the context, such as
+ * the check callback of a sample fetch that names a stick table. */
+struct cfg_ctx *cfg_current(void);
 
 /* Report an error at the current FILE:LINE (printed to stderr). Always
  * returns -1 so a handler can write: return cfg_err(ctx, "...", ...); */

@@ -15,6 +15,7 @@
 #define MAX_THREADS 64
 
 struct proxy;
+struct stktable;
 
 struct global_cfg {
 	unsigned maxconn;	/* 0: derived from RLIMIT_NOFILE at start-up */
@@ -43,6 +44,7 @@ struct config {
 	struct proxy *proxies;		/* frontends, backends, listens, in file order */
 	struct proxy *defaults;		/* every defaults section, newest first */
 	int nb_proxies;
+	struct stktable *tables;		/* every stick table (stick_cfg.c) */
 	/* command line */
 	int check_only;			/* -c */
 	int foreground;			/* -db */

@@ -63,6 +63,7 @@ struct px_counters {
 
 struct logfmt;
 struct tcpcheck_ruleset;
+struct stktable;
 
 struct proxy {
 	char *name;
@@ -82,6 +83,7 @@ struct proxy {
 	/* rules and conditions (acl.c, tcp_rules.c) */
 	struct list acls;		/* named ACLs, struct acl (acl.c) */
 	struct tcp_rules rules;		/* tcp-request/-response, use_backend, use-server */
+	struct stktable *table;		/* own "stick-table", NULL if none (stick_cfg.c) */
 
 	/* frontend side */
 	struct list binds;		/* struct bind_conf */
@@ -98,6 +100,7 @@ struct proxy {
 	struct server defsrv;		/* "default-server" template */
 	struct lb lb;
 	struct tcpcheck_ruleset *tcpcheck;	/* check script (tcpcheck.h), NULL: connect only */
+	struct list stick_rules;	/* stick match/on/store-request (stick_rules.c) */
 	_Atomic unsigned beconn;	/* sessions currently assigned here */
 	pthread_mutex_t qlock;		/* guards pendq and every server's pendq */
 	struct list pendq;		/* sessions waiting for any server */

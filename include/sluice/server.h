@@ -125,6 +125,16 @@ static inline int srv_is_usable(const struct server *s)
 	       atomic_load_explicit(&s->eweight, memory_order_relaxed) > 0;
 }
 
+/* A server may take sessions sent to it by name or by persistence
+ * (use-server, stick tables): up and not in maintenance. Weight 0 and
+ * draining do not matter: that is how a draining server keeps the
+ * clients that stick to it. */
+static inline int srv_can_be_forced(const struct server *s)
+{
+	return atomic_load_explicit(&s->state, memory_order_relaxed) == SRV_ST_UP &&
+	       !(atomic_load_explicit(&s->admin, memory_order_relaxed) & SRV_ADMF_ANY_MAINT);
+}
+
 /* Has a free connection slot (maxconn not reached). */
 static inline int srv_has_slot(const struct server *s)
 {
@@ -154,6 +164,8 @@ void srv_register_keywords(struct srv_kw_list *list);
 int srv_cfg_err(struct cfg_ctx *ctx, const struct server *s, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 struct server *server_find(const struct proxy *be, const char *name);
+/* The server of be whose id (puid) is id, or NULL. */
+struct server *server_find_by_id(const struct proxy *be, int id);
 /* Initialise s from the backend's default-server template, or from the
  * built-in defaults when defsrv is NULL (weight 1, up, no limits). Settings
  * are copied as a whole: a keyword that stores an allocated string in

@@ -79,6 +79,7 @@ struct session {
 	struct pendconn *pend;		/* while queued */
 	struct server *prev_srv;	/* server of the last failed attempt */
 	struct var_store *vars;		/* set-var variables, NULL until the first */
+	struct stk_track *track;	/* track-sc counters, NULL until the first */
 	union sockaddr_any cli_addr;	/* the client, or the PROXY header's source */
 	union sockaddr_any dst_addr;	/* with SF_DST_SET: the PROXY header's destination */
 	uint64_t inspect_until;		/* monotonic ms: end of tcp-request inspect-delay */

@@ -5,8 +5,10 @@
  * "tcp-response inspect-delay", "use_backend NAME|%[expr] [COND]",
  * "use-server NAME if|unless COND"; the registry of rule actions (accept,
  * reject, silent-drop, close (response rules only), expect-proxy layer4
- * (connection rules only), set-var(NAME) EXPR, unset-var(NAME); stick
- * tables add track-sc0..2 and sc-inc-gpc0 later); and the evaluation
+ * (connection rules only), set-var(NAME) EXPR, unset-var(NAME), and the
+ * stick counter actions track-sc0..2 KEY [table T] (request rules),
+ * sc-inc-gpc0/1(N), sc-inc-gpc(I,N), sc-add-gpc(I,N) V, sc-set-gpt0(N) V,
+ * sc-set-gpt(I,N) V (stick.h holds the counters)); and the evaluation
  * entry points session.c calls at each step.
  * Threading: rules are built while parsing and read-only afterwards;
  * evaluation runs on the session's worker and allocates nothing (except

@@ -55,6 +55,7 @@ struct worker {
 	struct loop loop;
 	struct pool sess_pool;
 	struct pool buf_pool;
+	struct pool track_pool;	/* struct stk_track (stick_track.c) */
 	struct pipe_pool pipes;
 	struct wlistener *listeners;
 	unsigned nlisteners;

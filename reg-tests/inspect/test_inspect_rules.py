@@ -125,7 +125,7 @@ def test_balance_hash_on_inspected_payload(sluice, servers, port):
 
 BAD = [
     ("unknown-action", "tcp-request content frobnicate", "frobnicate"),
-    ("track-sc", "tcp-request connection track-sc0 src", "stick tables"),
+    ("track-sc-no-table", "tcp-request connection track-sc0 src", "stick-table"),
     ("no-such-acl", "tcp-request content reject if nope", "nope"),
     ("bad-cidr", "acl a src 10.0.0.0/33", "10.0.0.0/33"),
     ("unknown-backend", "use_backend nowhere", "nowhere"),

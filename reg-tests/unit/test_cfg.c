@@ -188,7 +188,7 @@ static void test_unknown_keywords(void)
 	expect_msg(4, "unknown option 'nosuch'");
 	expect_msg(5, "unknown timeout 'nosuch'");
 	expect_msg(6, "'option' expects a name");
-	expect_msg(9, "unknown keyword 'peer' in 'frontend' section");
+	expect_msg(9, "'peer' is not allowed in 'frontend' section");
 	UT_CHECK(!strcmp(pp_order, ""));	/* no post-parse after errors */
 }
 
@@ -257,8 +257,8 @@ static void test_dispatch(void)
 static void test_outside_and_unsupported(void)
 {
 	UT_EQ_INT(load("ut-any 1\n"
-		       "peers mypeers\n"
-		       "  peer a 127.0.0.1:1024\n"
+		       "mailers mypeers\n"
+		       "  mailer a 127.0.0.1:1024\n"
 		       "  bogus\n"
 		       "userlist u\n"
 		       "  user x\n"
@@ -267,7 +267,7 @@ static void test_outside_and_unsupported(void)
 		       "resolvers dns\n"
 		       "  nameserver x\n"), 5);
 	expect_msg(1, "'ut-any' is outside of any section");
-	expect_msg(2, "section 'peers' is not supported by sluice");
+	expect_msg(2, "section 'mailers' is not supported by sluice");
 	expect_msg(5, "section 'userlist' is not supported by sluice");
 	expect_msg(8, "unknown keyword 'bogus2' in 'backend' section");
 	expect_msg(9, "section 'resolvers' is not supported by sluice");

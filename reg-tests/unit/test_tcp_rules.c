@@ -228,9 +228,18 @@ static void test_section_errors(void)
 static void test_action_errors(void)
 {
 	expect_errors(FE "  tcp-request connection track-sc0 src\n" BE, 1,
-		      ":4: 'tcp-request connection': action 'track-sc0' is not implemented yet (stick tables)");
-	expect_errors(FE "  tcp-request content sc-inc-gpc0(0)\n" BE, 1,
-		      ":4: 'tcp-request content': action 'sc-inc-gpc0(0)' is not implemented yet (stick tables)");
+		      ":4: 'track-sc0': proxy 'f' has no stick-table");
+	expect_errors(FE "  tcp-request connection track-sc3 src\n" BE, 1,
+		      ":4: 'tcp-request connection': unknown action 'track-sc3': sluice has the stick counters track-sc0");
+	expect_errors(FE "  tcp-request content sc-inc-gpc0(3)\n" BE, 1,
+		      ":4: 'tcp-request content': 'sc-inc-gpc0(3)' expects a stick counter 0, 1 or 2");
+	expect_errors(FE "  tcp-request content sc-set-gpt0(0)\n" BE, 1,
+		      ":4: 'tcp-request content sc-set-gpt0(0)' expects a value");
+	expect_errors(FE "  tcp-request content sc-frob(0)\n" BE, 1,
+		      ":4: 'tcp-request content': unknown action 'sc-frob(0)'");
+	expect_errors("backend b\n  stick-table type ip size 10\n  tcp-response content track-sc0 src\n"
+		      "  server s1 127.0.0.1:1\n", 1,
+		      ":3: 'tcp-response content': action 'track-sc0' is only valid in 'tcp-request' rules");
 	expect_errors(FE "  tcp-request content capture req.payload(0,4) len 4\n" BE, 1,
 		      ":4: 'tcp-request content': action 'capture' is not implemented in sluice");
 	expect_errors(FE "  tcp-request content use-service lua.x\n" BE, 1,
