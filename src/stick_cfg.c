@@ -565,6 +565,11 @@ static struct stick_ref *ref_add(struct cfg_ctx *ctx, enum ref_kind kind, const 
 
 static int check_ref_name(struct cfg_ctx *ctx, const char *name, const char *what)
 {
+	/* an expression in a defaults section is parsed once and copied by
+	 * each proxy: a reference from there would outlive its expression */
+	if (ctx->section == CFG_DEFAULTS)
+		return cfg_err(ctx, "'%s' reads a stick table: it cannot be used in a defaults section, write it in the proxy",
+			       what);
 	if (name && !*name)
 		return cfg_err(ctx, "'%s': empty table name", what);
 	if (!name && (!ctx->px || ctx->section == CFG_PEERS))

@@ -96,6 +96,7 @@ def test_bad_configs_fail_with_file_and_line(tmp_path, name, line, word):
 
 BAD_ELSEWHERE = [
     ("stick-in-defaults", "defaults\n    stick-table type ip size 1k\n", "stick-table"),
+    ("fetch-in-defaults", "defaults\n    balance hash src_conn_cnt(be)\n", "defaults"),
     ("peer-line", "peers p\n    peer host1 127.0.0.1:10000\n", "peer"),
     ("stick-on-no-table", "backend b2\n    stick on src\n    server s1 127.0.0.1:10002\n", "stick"),
     ("duplicate-peers-table", "peers p\n    table t type ip size 1k\n    table t type ip size 2k\n", "t"),
