@@ -2,7 +2,7 @@
 """Stick table benchmark: memory per entry, and what tracking costs.
 
 1. Memory: one frontend tracks every source (`track-sc0 src` in a table of
-   `--entries` entries storing conn_rate(10s)) and silently drops the
+   `--entries` entries storing conn_rate(10s)) and refuses the
    connection, so nothing else costs memory. Clients connect from
    `--entries` distinct loopback addresses (127.x.y.z); sluice's RSS is read
    before and after: (after - before) / entries = bytes per entry.
@@ -90,7 +90,7 @@ def source(i):
 
 def flood(port, n, window=256, deadline_s=600):
     """n connections, one per source address, `window` in flight; each
-    ends when sluice drops it (reset). Returns how many completed."""
+    ends when the proxy closes it. Returns how many completed."""
     sel = selectors.DefaultSelector()
     done = started = 0
     deadline = time.monotonic() + deadline_s
@@ -121,7 +121,7 @@ def bench_memory(args, workdir):
     with open(cfg, "w") as f:
         f.write(f"""global
     nbthread 1
-    maxconn 20000
+    maxconn 5000
 defaults
     mode tcp
     timeout client 10s
@@ -131,7 +131,7 @@ frontend fe
     bind 127.0.0.1:{port}
     stick-table type ip size {args.entries} expire 1h store conn_rate(10s)
     tcp-request connection track-sc0 src
-    tcp-request connection silent-drop
+    tcp-request connection reject
 """)
     proc = start([args.bin, "-db", "-f", cfg], 1, workdir, "sluice-mem")
     try:
@@ -193,7 +193,7 @@ def bench_rate(args, workdir):
     with open(cfg, "w") as f:
         f.write(f"""global
     nbthread 1
-    maxconn 20000
+    maxconn 5000
 defaults
     mode tcp
     timeout client 10s
