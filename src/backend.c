@@ -26,7 +26,7 @@
 #include "sluice/session.h"
 #include "sluice/worker.h"
 
-int backend_take_slot(struct session *s, struct server *srv)
+int server_take_slot(struct server *srv)
 {
 	unsigned cur = atomic_load(&srv->cur_conns);
 
@@ -34,11 +34,25 @@ int backend_take_slot(struct session *s, struct server *srv)
 		if (srv->maxconn && cur >= srv->maxconn)
 			return 0;
 	} while (!atomic_compare_exchange_weak(&srv->cur_conns, &cur, cur + 1));
-	s->srv = srv;
-	s->flags |= SF_SRV_SLOT | SF_ASSIGNED;
 	atomic_fetch_add_explicit(&srv->ctr.cum_sess, 1, memory_order_relaxed);
 	if (srv->px->lb.ops->take)
 		srv->px->lb.ops->take(srv);
+	return 1;
+}
+
+void server_drop_slot(struct server *srv)
+{
+	atomic_fetch_sub(&srv->cur_conns, 1);
+	if (srv->px->lb.ops->drop)
+		srv->px->lb.ops->drop(srv);
+}
+
+int backend_take_slot(struct session *s, struct server *srv)
+{
+	if (!server_take_slot(srv))
+		return 0;
+	s->srv = srv;
+	s->flags |= SF_SRV_SLOT | SF_ASSIGNED;
 	return 1;
 }
 
@@ -293,9 +307,7 @@ void backend_release_slot(struct session *s)
 	struct proxy *be = srv->px;
 
 	s->flags &= ~SF_SRV_SLOT;
-	atomic_fetch_sub(&srv->cur_conns, 1);
-	if (be->lb.ops->drop)
-		be->lb.ops->drop(srv);
+	server_drop_slot(srv);
 	if (atomic_load(&srv->nbpend) || atomic_load(&be->nbpend))
 		grant_waiters(s->w, srv);
 }

@@ -382,7 +382,7 @@ static void store_stickiness(struct session *s)
 	char scratch[512];
 
 	inspect_smp_ctx(s, &ctx, &src, &dst, scratch, sizeof(scratch));
-	stick_rules_store(s, &ctx);
+	stick_rules_store(s->be, s->srv, &ctx);
 }
 
 /* The connection to the server is up. Returns -1 after closing s. */
@@ -679,7 +679,7 @@ static struct server *sticky_server(struct session *s)
 	char scratch[512];
 
 	inspect_smp_ctx(s, &ctx, &src, &dst, scratch, sizeof(scratch));
-	return stick_rules_match(s, &ctx);
+	return stick_rules_match(s->be, &ctx);
 }
 
 void session_backend_chosen(struct session *s, struct server *forced)

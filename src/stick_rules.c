@@ -289,9 +289,8 @@ static struct server *match_one(const struct stick_rule *r, const struct proxy *
 	return srv && srv_can_be_forced(srv) ? srv : NULL;
 }
 
-struct server *stick_rules_match(struct session *s, const struct smp_ctx *ctx)
+struct server *stick_rules_match(const struct proxy *be, const struct smp_ctx *ctx)
 {
-	const struct proxy *be = s->be;
 	const struct stick_rule *r;
 	const struct list *l;
 	struct server *srv;
@@ -340,7 +339,8 @@ static int table_seen(const void *const *done, unsigned n, const void *t)
 	return 0;
 }
 
-void stick_rules_store(struct session *s, const struct smp_ctx *ctx)
+void stick_rules_store(const struct proxy *be, const struct server *srv,
+		       const struct smp_ctx *ctx)
 {
 	const void *done[STICK_STORE_MAX];
 	const struct stick_rule *r;
@@ -348,16 +348,16 @@ void stick_rules_store(struct session *s, const struct smp_ctx *ctx)
 	unsigned n = 0;
 	uint64_t now;
 
-	if (!s->be || !s->srv || !stick_rules_has(s->be))
+	if (!be || !srv || !stick_rules_has(be))
 		return;
 	now = stick_now(ctx);
-	for (l = s->be->stick_rules.next; l != &s->be->stick_rules && n < STICK_STORE_MAX;
+	for (l = be->stick_rules.next; l != &be->stick_rules && n < STICK_STORE_MAX;
 	     l = l->next) {
 		r = list_entry(l, const struct stick_rule, node);
 		/* HAProxy: the first store rule that gives a key wins its table */
 		if (table_seen(done, n, r->table) || !rule_applies(r, STICK_STORE, ctx))
 			continue;
-		if (store_one(r, s->srv, ctx, now))
+		if (store_one(r, srv, ctx, now))
 			done[n++] = r->table;
 	}
 }

@@ -42,6 +42,10 @@ enum assign_result {
 enum assign_result backend_assign(struct session *s, int avoid_prev);
 /* Use srv for s ("use-server"): take a slot, or wait in srv's queue. */
 enum assign_result backend_assign_to(struct session *s, struct server *srv);
+/* The slot itself, for sessions without a queue (UDP): take one unit of
+ * srv's maxconn (and tell the balancer), 1 on success; give it back. */
+int server_take_slot(struct server *srv);
+void server_drop_slot(struct server *srv);
 /* Take a slot on srv for s if one is free. 1 on success. */
 int backend_take_slot(struct session *s, struct server *srv);
 /* Release s's slot and give it to the oldest waiter, if any. */

@@ -261,13 +261,15 @@ void stick_free_all(struct config *conf);
  * px->stick_rules. */
 void stick_rules_free(struct proxy *px);
 int stick_rules_has(const struct proxy *px);
-/* Before balancing: the server a match rule points s to, when it is up
- * and not in maintenance (a draining server keeps its clients), else NULL
- * (the balancer chooses; the store rules then record the new server). */
-struct server *stick_rules_match(struct session *s, const struct smp_ctx *ctx);
-/* s is connected to s->srv: store rules whose condition holds record the
- * server's id under their keys. */
-void stick_rules_store(struct session *s, const struct smp_ctx *ctx);
+/* Before balancing: the server a match rule of backend be points the
+ * client (ctx) to, when it is up and not in maintenance (a draining server
+ * keeps its clients), else NULL (the balancer chooses; the store rules then
+ * record the new server). TCP sessions and UDP sessions alike. */
+struct server *stick_rules_match(const struct proxy *be, const struct smp_ctx *ctx);
+/* The client is connected to srv of be: store rules whose condition holds
+ * record the server's id under their keys. */
+void stick_rules_store(const struct proxy *be, const struct server *srv,
+		       const struct smp_ctx *ctx);
 /* Run by stick_cfg.c's post-parser once references are resolved and
  * before tables are initialised: enables server_id in every table a rule
  * uses and checks that each rule's expression can give the table's key

@@ -476,37 +476,37 @@ static void test_rules_run(void)
 	UT_CHECK(s2 && s2->puid == 7 && t && other);
 
 	fake_init(&f, &conf, l, "10.0.0.1");
-	UT_CHECK(stick_rules_match(&f.s, &f.ctx) == NULL);
+	UT_CHECK(stick_rules_match(f.s.be, &f.ctx) == NULL);
 	f.s.srv = s2;
-	stick_rules_store(&f.s, &f.ctx);
+	stick_rules_store(f.s.be, f.s.srv, &f.ctx);
 	UT_EQ_INT(stktable_count(t), 1);
 	UT_EQ_INT(stktable_count(other), 0);
 	f.s.srv = NULL;
-	UT_CHECK(stick_rules_match(&f.s, &f.ctx) == s2);
+	UT_CHECK(stick_rules_match(f.s.be, &f.ctx) == s2);
 
 	/* a server in maintenance is not forced; the balancer chooses */
 	atomic_store(&s2->admin, SRV_ADMF_MAINT);
-	UT_CHECK(stick_rules_match(&f.s, &f.ctx) == NULL);
+	UT_CHECK(stick_rules_match(f.s.be, &f.ctx) == NULL);
 	/* a draining one keeps its clients */
 	atomic_store(&s2->admin, SRV_ADMF_DRAIN);
-	UT_CHECK(stick_rules_match(&f.s, &f.ctx) == s2);
+	UT_CHECK(stick_rules_match(f.s.be, &f.ctx) == s2);
 	atomic_store(&s2->admin, 0);
-	UT_CHECK(stick_rules_match(&f.s, &f.ctx) == s2);
+	UT_CHECK(stick_rules_match(f.s.be, &f.ctx) == s2);
 
 	/* another client knows nothing */
 	fake_init(&f, &conf, l, "10.0.0.2");
-	UT_CHECK(stick_rules_match(&f.s, &f.ctx) == NULL);
+	UT_CHECK(stick_rules_match(f.s.be, &f.ctx) == NULL);
 
 	/* 10.2/16: "stick on" and the store-request into other both store */
 	fake_init(&f, &conf, l, "10.2.0.1");
 	f.s.srv = s2;
-	stick_rules_store(&f.s, &f.ctx);
+	stick_rules_store(f.s.be, f.s.srv, &f.ctx);
 	UT_EQ_INT(stktable_count(t), 2);
 	UT_EQ_INT(stktable_count(other), 1);
 
 	/* 10.1/16 matches in other first: its entry is not there yet, then "on" */
 	fake_init(&f, &conf, l, "10.1.0.1");
-	UT_CHECK(stick_rules_match(&f.s, &f.ctx) == NULL);
+	UT_CHECK(stick_rules_match(f.s.be, &f.ctx) == NULL);
 	config_free(&conf);
 }
 
@@ -555,7 +555,7 @@ static void test_store_caps(void)
 	b = find_px(&conf, "b");
 	fake_init(&f, &conf, b, "10.0.0.1");
 	f.s.srv = b->srv;
-	stick_rules_store(&f.s, &f.ctx);
+	stick_rules_store(f.s.be, f.s.srv, &f.ctx);
 	for (i = 1; i <= 9; i++) {
 		snprintf(id, sizeof(id), "p/t%d", i);
 		UT_EQ_INT(stktable_count(stktable_find(&conf, id)), i <= 8);
