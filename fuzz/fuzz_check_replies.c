@@ -1,8 +1,11 @@
 /* fuzz_check_replies.c - libFuzzer target for what health checks read from
  * servers: the TLS / MySQL / PostgreSQL reply parsers, the agent reply
- * parser and the expect judge (string, binary, rstring, rbinary).
- * The first byte picks the parser (low 3 bits), whether more data may come
- * (bit 3) and, for expect rules, inversion and min-recv (bits 4 and 5);
+ * parser, the expect judge (string, binary, rstring, rbinary) and the UDP
+ * check's reply matcher.
+ * The first byte picks the parser (low 3 bits; 4 is the agent parser, or
+ * the UDP matcher when bit 7 is set), whether more data may come (bit 3,
+ * for UDP: the datagram was truncated) and, for expect rules, inversion
+ * and min-recv (bits 4 and 5; for UDP, which expect: bits 4 and 5);
  * the rest is the server's reply. Beyond memory errors, the target checks
  * what callers rely on: a NUL-terminated reason without control
  * characters, a verdict in range, and a consumed count within the data. */
@@ -11,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sluice/check_udp.h"
 #include "sluice/tcpcheck.h"
 
 static const char *const custom_names[] = { "ssl-hello", "mysql-handshake", "mysql-ok", "pgsql" };
@@ -125,6 +129,36 @@ static void fuzz_expect(unsigned which, unsigned flags, const uint8_t *d, size_t
 		__builtin_trap();
 }
 
+/* udp-check settings as the parser builds them: none, text, binary (with
+ * bytes that must be escaped), and a long pattern that is cut in messages. */
+static void fuzz_udp(unsigned which, const uint8_t *d, size_t n, int truncated)
+{
+	static uint8_t text[] = "PONG\r\n", bin[] = { 0x00, 0x01, 0xff, 0x0a };
+	static uint8_t longp[] = "0123456789abcdefghijklmnopqrstuvwxyz\x01";
+	struct udpcheck u = { .refcnt = 1 };
+	enum check_code code = CHK_UNK;
+	char info[128];
+	int ok;
+
+	if (which == 1) {
+		u.expect = text;
+		u.expect_len = sizeof(text) - 1;
+	} else if (which == 2) {
+		u.expect = bin;
+		u.expect_len = sizeof(bin);
+		u.expect_binary = 1;
+	} else if (which == 3) {
+		u.expect = longp;
+		u.expect_len = sizeof(longp) - 1;
+	}
+	ok = udpcheck_match(which ? &u : NULL, d, n, truncated, &code, info, sizeof(info));
+	check_text(info, sizeof(info));
+	if (ok != check_code_ok(code) || (ok != 0 && ok != 1))
+		__builtin_trap();
+	if (which && ok != (memmem(d, n, u.expect, u.expect_len) != NULL))
+		__builtin_trap();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	unsigned sel, last;
@@ -138,6 +172,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size--;
 	if (sel < 4)
 		fuzz_custom(sel, data, size, last);
+	else if (sel == 4 && (data[-1] & 0x80))
+		fuzz_udp((data[-1] >> 4) & 3, data, size, last);
 	else if (sel == 4)
 		fuzz_agent(data, size, last);
 	else

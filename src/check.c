@@ -3,7 +3,8 @@
  * Owns the server keywords of checks, the global "spread-checks" and
  * "ssl-server-verify", the post-parse step that resolves "track", rejects
  * what cannot work (agent-check without agent-port, TLS verification
- * without a CA file, a check without a port, tracking loops) and creates
+ * without a CA file, a check without a port, tracking loops, TLS or a
+ * PROXY header on the check of a UDP server) and creates
  * the struct check of each checked server with its TLS context, and the
  * pure rules the engine (check_io.c) applies: HAProxy's rise/fall health
  * counter, the choice of interval, and the state strings of the stats.
@@ -24,6 +25,7 @@
 #include <sluice/addr.h>
 #include <sluice/cfg.h>
 #include <sluice/check.h>
+#include <sluice/check_udp.h>
 #include <sluice/global.h>
 #include <sluice/proxy.h>
 #include <sluice/server.h>
@@ -61,6 +63,7 @@ int check_conf_dup(struct check_conf *dst, const struct check_conf *src)
 
 	dst->agent_send = NULL;
 	dst->sni = dst->ca_file = dst->track = NULL;
+	dst->udp = src->udp ? udpcheck_ref(src->udp) : NULL;
 	if (src->agent_send &&
 	    !(dst->agent_send = memdup(src->agent_send, src->agent_send_len)))
 		failed = 1;
@@ -83,7 +86,9 @@ void check_conf_free(struct check_conf *c)
 	free(c->sni);
 	free(c->ca_file);
 	free(c->track);
+	udpcheck_unref(c->udp);
 	c->agent_send = c->sni = c->ca_file = c->track = NULL;
+	c->udp = NULL;
 	c->agent_send_len = 0;
 }
 
@@ -675,10 +680,11 @@ static int rule_connect_no_port(const struct tcpcheck_rule *r)
 	return r->act == TCPCHK_ACT_CONNECT && !r->connect.port;
 }
 
-/* The health check of s runs TLS on some connection. */
+/* The health check of s runs TLS on some connection. UDP checks never do
+ * (check-ssl is refused there, inherited tcp-check rules do not apply). */
 static int check_uses_tls(const struct server *s)
 {
-	return (s->chk.flags & CHK_CF_CHECK) &&
+	return (s->chk.flags & CHK_CF_CHECK) && s->px->mode != PX_MODE_UDP &&
 	       ((s->chk.flags & CHK_CF_SSL) || rules_have(s->px->tcpcheck, rule_connect_ssl));
 }
 
@@ -693,12 +699,31 @@ static int effective_verify(const struct config *conf, const struct server *s)
  * or the server's own (not with a port offset or no port at all). */
 static int check_has_port(const struct server *s)
 {
-	const struct tcpcheck_ruleset *rs = s->px->tcpcheck;
+	const struct tcpcheck_ruleset *rs = s->px->mode == PX_MODE_UDP ? NULL : s->px->tcpcheck;
 	int implicit = !rs || !rs->nrules || rs->rules[0].act != TCPCHK_ACT_CONNECT;
 
 	if (s->chk.port || !(s->flags & (SRV_F_NO_PORT | SRV_F_PORT_MAP)))
 		return 1;
 	return !implicit && !rules_have(rs, rule_connect_no_port);
+}
+
+/* A UDP server's check is one datagram (check_udp.c): nothing to wrap in
+ * TLS, and the PROXY header it gets is decided by send-proxy-v2. Its agent
+ * check is TCP, as agents are. */
+static int validate_udp_one(const struct server *s)
+{
+	int errors = 0;
+
+	if (s->chk.flags & CHK_CF_SSL)
+		errors += srv_err_at(s, "'check-ssl' does not apply to a UDP server (its check is "
+				     "one datagram; TLS needs TCP): remove it, or add 'no-check-ssl' "
+				     "when it comes from default-server");
+	if (s->chk.flags & CHK_CF_SEND_PROXY)
+		errors += srv_err_at(s, "'check-send-proxy' does not apply to a UDP server (its "
+				     "check datagram carries a PROXY v2 LOCAL header when the server "
+				     "has 'send-proxy-v2'): remove it, or add 'no-check-send-proxy' "
+				     "when it comes from default-server");
+	return errors;
 }
 
 static int validate_checks_one(struct config *conf, struct server *s, void *arg)
@@ -707,9 +732,8 @@ static int validate_checks_one(struct config *conf, struct server *s, void *arg)
 	int errors = 0;
 
 	(void)arg;
-	if ((f & (CHK_CF_CHECK | CHK_CF_AGENT)) && s->px->mode == PX_MODE_UDP)
-		errors += srv_err_at(s, "health checks of UDP servers are not supported yet: "
-				     "remove 'check'/'agent-check'");
+	if (s->px->mode == PX_MODE_UDP)
+		errors += validate_udp_one(s);
 	if ((f & CHK_CF_OBSERVE_L4) && !(f & CHK_CF_CHECK))
 		errors += srv_err_at(s, "'observe layer4' acts on the health check: add 'check' "
 				     "or remove 'observe'");

@@ -4,7 +4,8 @@
  * it with one timer (the next run while idle, the deadline while running),
  * opens a non-blocking connection on its event loop, speaks PROXY and TLS
  * when asked, runs the backend's tcp-check rules (tcpcheck.h judges what
- * comes back) or reads an agent's reply, and turns the result into health
+ * comes back) or reads an agent's reply (the health check of a UDP server
+ * runs in check_udp.c instead), and turns the result into health
  * (check.c's pure rules) and server state (server_state.c). Runs hold no
  * memory between them: a run's state and its buffers live only while it
  * runs, so thousands of idle checks cost a struct check each.
@@ -27,6 +28,7 @@
 
 #include <sluice/addr.h>
 #include <sluice/check.h>
+#include <sluice/check_udp.h>
 #include <sluice/global.h>
 #include <sluice/log.h>
 #include <sluice/loop.h>
@@ -87,6 +89,12 @@ static size_t chk_bufsize(const struct check *c)
 static int chk_is_agent(const struct check *c)
 {
 	return c->kind == CHK_CF_AGENT;
+}
+
+/* A run is in progress, TCP (run) or UDP (udp_run). */
+static int chk_busy(const struct check *c)
+{
+	return c->run || c->udp_run;
 }
 
 static uint32_t chk_rand(void)
@@ -351,13 +359,20 @@ static int run_finish(struct check_run *r, enum check_code code, const char *inf
 	snprintf(text, sizeof(text), "%s", info ? info : "");
 	c->run = NULL;
 	run_free(r, 1);
+	if (!chk_is_agent(c)) {
+		check_run_result(c, code, text);
+		return -1;
+	}
 	duration = (int)(chk_now(c) - c->start_ms);
-	if (chk_is_agent(c))
-		agent_result(c, code, text, duration, rep);
-	else
-		health_result(c, code, text, duration);
+	agent_result(c, code, text, duration, rep);
 	schedule_next(c);
 	return -1;
+}
+
+void check_run_result(struct check *c, enum check_code code, const char *info)
+{
+	health_result(c, code, info, (int)(chk_now(c) - c->start_ms));
+	schedule_next(c);
 }
 
 static int run_fail(struct check_run *r, enum check_code code, const char *info)
@@ -374,6 +389,7 @@ static void run_abort(struct check *c, int use_loop)
 {
 	struct check_run *r = c->run;
 
+	check_udp_abort(c, use_loop);
 	if (r) {
 		c->run = NULL;
 		run_free(r, use_loop);
@@ -913,9 +929,14 @@ static void run_timeout(struct check_run *r)
 static void run_start(struct check *c)
 {
 	const struct tcpcheck_ruleset *rs = c->srv->px->tcpcheck;
-	struct check_run *r = calloc(1, sizeof(*r));
+	struct check_run *r;
 
 	c->start_ms = chk_now(c);
+	if (check_is_udp(c)) {
+		check_udp_start(c);
+		return;
+	}
+	r = calloc(1, sizeof(*r));
 	if (!r) {
 		health_result(c, CHK_SOCKERR, "out of memory", 0);
 		schedule_next(c);
@@ -939,7 +960,9 @@ static void check_timer_cb(struct timer *t)
 {
 	struct check *c = container_of(t, struct check, timer);
 
-	if (c->run)
+	if (c->udp_run)
+		check_udp_timeout(c);
+	else if (c->run)
 		run_timeout(c->run);
 	else if (c->running)
 		run_start(c);
@@ -1074,7 +1097,7 @@ static void apply_enabled(struct worker *w, void *arg)
 	if (!want) {
 		run_abort(c, 1);
 		timer_disarm(chk_wheel(c), &c->timer);
-	} else if (!c->run) {
+	} else if (!chk_busy(c)) {
 		timer_arm(chk_wheel(c), &c->timer, chk_now(c));
 	}
 }
@@ -1102,7 +1125,7 @@ static void force_fastinter(struct check *c)
 
 	if (!fi || !c->running)
 		return;
-	if (c->run) {
+	if (chk_busy(c)) {
 		c->force_fast = 1;
 		return;
 	}

@@ -1326,6 +1326,30 @@ void log_session(const struct proxy *px, const struct config *conf,
 		send_to_targets(px, conf, session_level(info), log_buf, (size_t)n);
 }
 
+void log_udp_session(const struct proxy *px, const struct config *conf,
+		     const struct log_sess_info *info, uint64_t dgrams_in, uint64_t dgrams_out)
+{
+	struct lf_args a = { px, info };
+	const struct logfmt *f = tcplog_fmt;
+	int n;
+
+	if (!px || !info || !log_proxy_has_targets(px, conf))
+		return;
+	if (!(px->options & PX_O_TCPLOG) && px->logfmt)
+		f = px->logfmt;
+	if (!f)
+		return;
+	n = lf_render(f, &a, log_buf, sizeof(log_buf));
+	if (n < 0)
+		return;
+	if (f == tcplog_fmt)
+		n += snprintf(log_buf + n, sizeof(log_buf) - (size_t)n, " dgrams %llu/%llu",
+			      (unsigned long long)dgrams_in, (unsigned long long)dgrams_out);
+	if ((size_t)n >= sizeof(log_buf))
+		n = (int)sizeof(log_buf) - 1;
+	send_to_targets(px, conf, session_level(info), log_buf, (size_t)n);
+}
+
 void log_connect(const struct proxy *px, const struct config *conf,
 		 const struct log_sess_info *info)
 {

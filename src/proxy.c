@@ -200,7 +200,7 @@ static int kw_mode(struct cfg_ctx *ctx, int argc, char **args)
 	if (argc == 2 && !strcmp(args[1], "tcp"))
 		ctx->px->mode = PX_MODE_TCP;
 	else if (argc == 2 && !strcmp(args[1], "udp"))
-		return cfg_err(ctx, "'mode udp' is not implemented yet in this version of sluice");
+		ctx->px->mode = PX_MODE_UDP;
 	else if (argc == 2 && !strcmp(args[1], "http"))
 		return cfg_err(ctx, "sluice is a layer-4 proxy: 'mode http' is not supported");
 	else

@@ -19,6 +19,7 @@
 #include "sluice/relay.h"
 #include "sluice/session.h"
 #include "sluice/stick.h"
+#include "sluice/udp.h"
 #include "sluice/worker.h"
 
 enum { STOP_NONE = 0, STOP_SOFT = 1, STOP_HARD = 2 };
@@ -101,6 +102,7 @@ static void worker_apply_stop(struct worker *w)
 	if (!w->stopping) {
 		w->stopping = 1;
 		listener_worker_stop(w);
+		udp_worker_stop(w);
 	}
 	if (how == STOP_HARD) {
 		backend_process_inbox(w);
@@ -159,6 +161,7 @@ static void *worker_main(void *arg)
 	loop_run(&w->loop);
 	check_worker_stop(w);
 	stick_worker_stop(w);
+	udp_worker_free(w);
 	/* Hard stop may leave granted sessions in the inbox: finish them. */
 	backend_process_inbox(w);
 	session_kill_all(w);
@@ -188,7 +191,9 @@ static int worker_init(struct runtime *rt, struct worker *w, unsigned id)
 	w->loop.on_wake = worker_on_wake;
 	w->loop.before_sleep = before_sleep;
 	w->loop.after_sleep = after_sleep;
-	return listener_worker_init(w);
+	if (listener_worker_init(w) < 0)
+		return -1;
+	return udp_worker_init(w);
 }
 
 /* CPU for thread i: cpu-map if given, else the i-th CPU of the affinity

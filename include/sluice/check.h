@@ -7,7 +7,8 @@
  * ca-file, track, and their "no-" forms), the global keywords
  * "spread-checks" and "ssl-server-verify", the runtime struct check of each
  * checked server, running checks (connect, TLS through OpenSSL, the
- * tcpcheck.h rules), the rise/fall health counters, and what passive
+ * tcpcheck.h rules; a UDP server's health check runs in check_udp.c, see
+ * check_udp.h), the rise/fall health counters, and what passive
  * observation ("observe layer4") does on errors.
  * What a result changes is done through server_state.c (srv_set_down_cause,
  * srv_set_admin, srv_set_weight): checks never touch the balancer directly.
@@ -35,6 +36,7 @@ struct config;
 struct runtime;
 struct worker;
 struct check;
+struct udpcheck;
 
 /* check_conf.flags */
 #define CHK_CF_CHECK		0x0001	/* "check" */
@@ -78,6 +80,8 @@ struct check_conf {
 	unsigned error_limit;		/* default 10 */
 	int on_error;			/* enum chk_on_error */
 	char *track;			/* "track [BACKEND/]SERVER", server lines only */
+	struct udpcheck *udp;		/* the section's "udp-check" (check_udp.h), one
+					 * reference; NULL: empty datagram, no expect */
 };
 
 /* Settings of a fresh server (inter 2000, rise 2, fall 3, error-limit 10). */
@@ -102,6 +106,7 @@ struct check_report {
  * fields. Fields without _Atomic are the owner's, except rep, which any
  * thread may copy (check_get_report). */
 struct check_run;	/* the run in progress (check_io.c) */
+struct check_udp_run;	/* the same for a UDP server (check_udp.c) */
 struct ssl_ctx_st;	/* OpenSSL's SSL_CTX */
 struct check {
 	struct server *srv;
@@ -110,6 +115,7 @@ struct check {
 	_Atomic int started;		/* w is set: other threads may call it */
 	struct timer timer;		/* the next run, or the current run's deadline */
 	struct check_run *run;		/* NULL while idle */
+	struct check_udp_run *udp_run;	/* instead of run for UDP servers */
 	struct ssl_ctx_st *ssl_ctx;	/* one reference, NULL: no TLS */
 	uint64_t start_ms;		/* when the current or last run started */
 	unsigned first_delay;		/* ms from start-up to the first run */

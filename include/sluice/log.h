@@ -88,6 +88,11 @@ void log_session(const struct proxy *px, const struct config *conf,
 /* HAProxy's default format (neither "option tcplog" nor "log-format") is
  * "Connect from CLI to FE (NAME/TCP)", logged at accept rather than at end. */
 int log_proxy_wants_connect_line(const struct proxy *px);
+/* The end of a UDP session: its "log-format" line if it has one, else the
+ * tcplog line (whatever "option tcplog" says: UDP sessions log once, at
+ * their end) followed by " dgrams IN/OUT", the datagrams each way. */
+void log_udp_session(const struct proxy *px, const struct config *conf,
+		     const struct log_sess_info *info, uint64_t dgrams_in, uint64_t dgrams_out);
 /* At accept: send that line when px uses the default format, else nothing. */
 void log_connect(const struct proxy *px, const struct config *conf,
 		 const struct log_sess_info *info);

@@ -38,6 +38,7 @@ struct wlistener {
 };
 
 struct relay_pipe;
+struct udp_worker;
 
 /* Per-thread pool of empty pipes for splice(). */
 struct pipe_pool {
@@ -70,6 +71,7 @@ struct worker {
 	struct list calls;	/* struct worker_call queued by worker_call() */
 	unsigned pending_calls;	/* in calls, under inbox_lock */
 
+	struct udp_worker *udp;	/* UDP sessions and listeners (udp.c), NULL if none */
 	struct list sessions;	/* every live session of this thread */
 	unsigned nb_sessions;
 	int stopping;		/* soft stop: listeners closed, draining */

@@ -21,7 +21,8 @@ LOWFD_EXEC = str(pathlib.Path(__file__).with_name("lowfd_exec.py"))
 
 
 def listening_ports(pid):
-    """TCP ports on which process pid has a socket in LISTEN state."""
+    """Ports on which process pid listens: TCP sockets in LISTEN state, and
+    bound UDP sockets (mode udp frontends; any UDP socket of pid counts)."""
     inodes = set()
     try:
         fds = os.listdir(f"/proc/{pid}/fd")
@@ -35,13 +36,13 @@ def listening_ports(pid):
         if link.startswith("socket:["):
             inodes.add(link[8:-1])
     ports = set()
-    for table in ("tcp", "tcp6"):
+    for table in ("tcp", "tcp6", "udp", "udp6"):
         try:
             with open(f"/proc/{pid}/net/{table}") as f:
                 next(f)
                 for line in f:
                     p = line.split()
-                    if p[3] == "0A" and p[9] in inodes:
+                    if (p[3] == "0A" or table.startswith("udp")) and p[9] in inodes:
                         ports.add(int(p[1].rsplit(":", 1)[1], 16))
         except (OSError, StopIteration):
             continue

@@ -3,6 +3,7 @@
   %ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq
 
 e.g. 127.0.0.1:41295 [23/Nov/2024:08:31:57.130] fe be/s1 0/0/5007 212 -- 1/1/1/1/0 0/0
+A mode udp session's line ends with " dgrams IN/OUT" (datagrams each way).
 %Tt and %B take a leading '+' with "option logasap"; %rc takes one when the
 session was redispatched.
 """
@@ -15,7 +16,8 @@ TCPLOG_RE = re.compile(
     r"(?P<Tw>-?\d+)/(?P<Tc>-?\d+)/(?P<Tt>\+?\d+) "
     r"(?P<B>\+?\d+) (?P<ts>\S\S) "
     r"(?P<ac>\d+)/(?P<fc>\d+)/(?P<bc>\d+)/(?P<sc>\d+)/(?P<rc>\+?\d+) "
-    r"(?P<sq>\d+)/(?P<bq>\d+)$")
+    r"(?P<sq>\d+)/(?P<bq>\d+)"
+    r"(?: dgrams (?P<dgi>\d+)/(?P<dgo>\d+))?$")
 
 
 class LogLine(dict):

@@ -315,10 +315,10 @@ static void test_proxy_errors(void)
 		      ":3: default_backend 'nope': no such backend");
 	expect_errors("frontend f\n  bind :18082\n  default_backend f\n", 1,
 		      "no such backend");
-	/* UDP arrives with its own issue: until then it is refused, never ignored */
+	/* a frontend and its backend share their mode */
 	expect_errors("frontend f\n  bind :18082\n  default_backend b\n"
 		      "backend b\n  mode udp\n  server s 1.2.3.4:53\n", 1,
-		      "'mode udp' is not implemented yet");
+		      "is mode tcp but backend 'b' is mode udp");
 	expect_errors("frontend f\n  default_backend b\nbackend b\n", 0,
 		      ":1: warning: frontend 'f' has no 'bind' line");
 	UT_CHECK(strstr(messages, ":3: warning: backend 'b' has no 'server' line") != NULL);
@@ -414,7 +414,7 @@ static void test_bind_errors(void)
 		      "unknown keyword 'accept-netscaler-cip' (sluice does not implement it)");
 	expect_errors("backend b\n  bind :80\n", 1, "not allowed");
 	expect_errors("frontend f\n  bind :80 tfo\n  mode udp\n", 1,
-		      "'mode udp' is not implemented yet");
+		      "'tfo' only applies to TCP");
 }
 
 /* A port nobody uses right now: bind to port 0 and ask which one we got. */
