@@ -9,7 +9,7 @@ VERSION := 0.1.0
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -pthread \
            -DSLUICE_VERSION='"$(VERSION)"'
-LDLIBS  += -pthread -lssl -lcrypto
+LDLIBS  += -pthread -lssl -lcrypto -lcap
 PYTEST  := /usr/bin/python3 -m pytest
 
 SRCS     := $(wildcard src/*.c)
@@ -81,7 +81,7 @@ build/fuzz/%: fuzz/%.c $(filter-out src/main.c,$(SRCS))
 	@mkdir -p $(dir $@)
 	clang -std=c11 -D_GNU_SOURCE -Iinclude -g -O1 -pthread \
 	  -fsanitize=fuzzer,address,undefined -DSLUICE_POOL_NOCACHE -DSLUICE_VERSION='"$(VERSION)"' \
-	  -o $@ $< $(filter-out src/main.c,$(SRCS)) -lssl -lcrypto
+	  -o $@ $< $(filter-out src/main.c,$(SRCS)) -lssl -lcrypto -lcap
 fuzz: $(FUZZ_BINS)
 
 # A short smoke run of every fuzz target (crashes fail the test run).

@@ -25,6 +25,7 @@
 #include <sluice/cfg.h>
 #include <sluice/global.h>
 #include <sluice/listener.h>
+#include <sluice/privs.h>
 #include <sluice/proxy.h>
 
 #define BACKLOG_DEFAULT	1024
@@ -342,6 +343,9 @@ static int sock_pre_bind(int fd, const struct bind_conf *bc, const struct listen
 	if (l->addr.ss_family == AF_INET6 && (bc->v4v6 || bc->v6only) &&
 	    set_int_opt(fd, IPPROTO_IPV6, IPV6_V6ONLY, bc->v6only) < 0)
 		return -1;
+	f->what = "set IP_TRANSPARENT (needs CAP_NET_ADMIN) on socket";
+	if (bc->transparent && privs_set_transparent(fd, l->addr.ss_family) < 0)
+		return -1;
 	f->what = "bind to the interface (SO_BINDTODEVICE) of socket";
 	if (bc->interface &&
 	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, bc->interface,
@@ -404,16 +408,22 @@ static int listener_open(const struct config *conf, struct listener *l, unsigned
 	struct sock_fail f;
 	char abuf[128];
 
-	listener_close_fds(l);
-	l->fds = malloc(sizeof(*l->fds) * nthreads);
-	if (!l->fds) {
-		cfg_err_at(bc->conf_file, bc->conf_line, "out of memory");
-		return 1;
+	/* sockets handed over by the master (master.c) are kept: only the
+	 * missing ones (-1) are opened */
+	if (!l->fds || l->nbfds != nthreads) {
+		listener_close_fds(l);
+		l->fds = malloc(sizeof(*l->fds) * nthreads);
+		if (!l->fds) {
+			cfg_err_at(bc->conf_file, bc->conf_line, "out of memory");
+			return 1;
+		}
+		l->nbfds = nthreads;
+		for (i = 0; i < nthreads; i++)
+			l->fds[i] = -1;
 	}
-	l->nbfds = nthreads;
-	for (i = 0; i < nthreads; i++)
-		l->fds[i] = -1;
 	for (i = 0; i < nthreads; i++) {
+		if (l->fds[i] >= 0)
+			continue;
 		l->fds[i] = open_one_socket(bc, l, udp, backlog, &f);
 		if (l->fds[i] < 0) {
 			cfg_err_at(bc->conf_file, bc->conf_line, "cannot %s for %s '%s' [%s]: %s",

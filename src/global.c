@@ -130,12 +130,6 @@ static int kw_pidfile(struct cfg_ctx *ctx, int argc, char **args)
 	return 0;
 }
 
-static int kw_master_worker(struct cfg_ctx *ctx, int argc, char **args)
-{
-	(void)argc;
-	return cfg_err(ctx, "'%s' is not supported yet", args[0]);
-}
-
 /* ---- cpu-map ---------------------------------------------------------- */
 
 #define CPU_WORDS	(CPU_SETSIZE / 64)
@@ -287,7 +281,6 @@ static struct cfg_kw_list global_kws = {
 		{ "maxpipes", CFG_GLOBAL, kw_maxpipes, 0 },
 		{ "tune.pipesize", CFG_GLOBAL, kw_pipesize, 0 },
 		{ "ulimit-n", CFG_GLOBAL, kw_ulimit_n, 0 },
-		{ "master-worker", CFG_GLOBAL, kw_master_worker, 0 },
 		{ NULL, 0, NULL, 0 },
 	},
 };

@@ -19,6 +19,7 @@
 #include "sluice/log.h"
 #include "sluice/proxy.h"
 #include "sluice/session.h"
+#include "sluice/stats.h"
 #include "sluice/worker.h"
 
 /* After EMFILE, retry accepting this much later. */
@@ -155,7 +156,10 @@ static void accept_batch(struct wlistener *wl)
 				emfile_pause(w, bc, err);
 			return;	/* EAGAIN: backlog empty */
 		}
-		session_accept(w, bc, fd, &addr, alen);
+		if (stats_frontend(bc->fe))
+			stats_accept(w, bc, fd, &addr, alen);
+		else
+			session_accept(w, bc, fd, &addr, alen);
 	}
 	loop_defer(&w->loop, &wl->more);	/* more may wait in the backlog */
 }
@@ -243,6 +247,33 @@ int listener_worker_init(struct worker *w)
 	return 0;
 }
 
+/* Soft stop, before close(): with SO_REUSEPORT the kernel resets the
+ * clients still queued on a socket when it closes (-sf hand-over), so take
+ * them first, as far as limits allow. Under a master the socket is shared
+ * and survives: this only serves a few more clients here. */
+static void drain_backlog(struct wlistener *wl)
+{
+	struct worker *w = wl->w;
+	struct bind_conf *bc = wl->li->bc;
+
+	for (;;) {
+		union sockaddr_any addr;
+		socklen_t alen = sizeof(addr);
+		int fd;
+
+		if (take_slots(w, bc) != LIMIT_NONE)
+			return;
+		fd = accept4(wl->io.fd, &addr.sa, &alen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			give_back_slots(w, bc);
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			return;
+		}
+		session_accept(w, bc, fd, &addr, alen);
+	}
+}
+
 void listener_worker_stop(struct worker *w)
 {
 	for (unsigned i = 0; i < w->nlisteners; i++) {
@@ -256,9 +287,11 @@ void listener_worker_stop(struct worker *w)
 		wl->paused = 1;
 		/* Close this worker's own socket now so that the kernel stops
 		 * queueing clients on it (SO_REUSEPORT sends them elsewhere). */
+		drain_backlog(wl);
 		close(wl->io.fd);
 		wl->li->fds[w->id] = -1;
 		wl->io.fd = -1;
 	}
 	timer_disarm(&w->loop.timers, &w->resume_timer);
+	stats_worker_stop(w);
 }

@@ -18,12 +18,15 @@
 
 #include "sluice/cfg.h"
 #include "sluice/check.h"
+#include "sluice/cli.h"
 #include "sluice/server.h"
 #include "sluice/global.h"
 #include "sluice/listener.h"
 #include "sluice/log.h"
 #include "sluice/map.h"
+#include "sluice/master.h"
 #include "sluice/proxy.h"
+#include "sluice/privs.h"
 #include "sluice/qsbr.h"
 #include "sluice/stick.h"
 #include "sluice/worker.h"
@@ -37,6 +40,8 @@ struct options {
 	int nfiles;
 	int check_only, foreground, daemon, debug, quiet;
 	const char *pidfile;
+	unsigned maxconn;		/* derived by size_limits() */
+	struct master_opts mo;		/* -W, -Ws, -S, -sf, -st (master.c) */
 };
 
 static void usage(const char *prog)
@@ -49,6 +54,11 @@ static void usage(const char *prog)
 		"  -D        run as a daemon\n"
 		"  -p FILE   write the process id to FILE\n"
 		"  -d        debug: also print log messages on stderr\n"
+		"  -W        master-worker mode (reload with SIGUSR2)\n"
+		"  -Ws       master-worker mode with systemd notification\n"
+		"  -S ADDR   master CLI on a UNIX socket path or ipv4@IP:PORT\n"
+		"  -sf PID.. once serving, ask these processes to finish (SIGUSR1)\n"
+		"  -st PID.. once serving, stop these processes (SIGTERM)\n"
 		"  -q        quiet start-up\n"
 		"  -v, -vv   version, and build options\n", prog);
 	exit(1);
@@ -83,8 +93,13 @@ static void parse_args(int argc, char **argv, struct options *o)
 	o->files = calloc((size_t)argc, sizeof(char *));
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
+		int used = master_parse_arg(&o->mo, argc, argv, i);
 
-		if (!strcmp(a, "-f") && i + 1 < argc)
+		if (used < 0)
+			exit(1);
+		if (used > 0)
+			i += used - 1;
+		else if (!strcmp(a, "-f") && i + 1 < argc)
 			o->files[o->nfiles++] = argv[++i];
 		else if (!strcmp(a, "-c"))
 			o->check_only = 1;
@@ -101,11 +116,6 @@ static void parse_args(int argc, char **argv, struct options *o)
 		else if (!strcmp(a, "-v") || !strcmp(a, "-vv")) {
 			print_version(a[2] == 'v');
 			exit(0);
-		} else if (!strcmp(a, "-W") || !strcmp(a, "-Ws") || !strcmp(a, "-S") ||
-			   !strcmp(a, "-sf") || !strcmp(a, "-st")) {
-			fprintf(stderr, "%s: option '%s' is not supported yet "
-				"(master-worker mode is not implemented)\n", argv[0], a);
-			exit(1);
 		} else {
 			fprintf(stderr, "%s: unknown option '%s'\n", argv[0], a);
 			usage(argv[0]);
@@ -243,38 +253,162 @@ static int workers_running(struct runtime *rt, unsigned char *joined)
 	return running;
 }
 
+static time_t monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* "hard-stop-after": a soft stop that still drains after that long
+ * becomes a hard one (deadline 0: none armed). */
 static void wait_for_signals(struct runtime *rt, const sigset_t *set)
 {
 	struct timespec tick = { 0, 200 * 1000 * 1000 };
 	unsigned char joined[MAX_THREADS] = { 0 };
+	unsigned hard_after = rt->conf->global.hard_stop_after;
+	time_t deadline = 0;
 
 	for (;;) {
 		int sig = sigtimedwait(set, NULL, &tick);
 
 		if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT)
 			runtime_stop(rt, 0);
-		else if (sig == SIGUSR1)
+		else if (sig == SIGUSR1) {
 			runtime_stop(rt, 1);
+			if (hard_after && !deadline)
+				deadline = monotonic_ms() + hard_after;
+		}
+		if (deadline && monotonic_ms() >= deadline) {
+			fprintf(stderr, "[WARNING] still draining after hard-stop-after "
+				"(%u ms): closing every connection\n", hard_after);
+			runtime_stop(rt, 0);
+			deadline = 0;
+		}
 		if (atomic_load(&rt->stopping) && !workers_running(rt, joined))
 			return;
 	}
+}
+
+static int load_config(struct config *conf, void *ctx)
+{
+	const struct options *o = ctx;
+
+	conf->check_only = o->check_only;
+	conf->foreground = o->foreground;
+	conf->debug = o->debug;
+	return cfg_load_files(conf, o->nfiles, o->files);
+}
+
+static unsigned thread_count(const struct config *conf)
+{
+	unsigned n = conf->global.nbthread ? conf->global.nbthread : count_cpus();
+
+	return n > MAX_THREADS ? MAX_THREADS : n;
+}
+
+/* Daemon or not, and the pidfile: in master-worker mode this is the
+ * master, so the pidfile names the master. */
+static void detach(const struct config *conf, void *ctx)
+{
+	const struct options *o = ctx;
+	const char *pidfile = o->pidfile ? o->pidfile : conf->global.pidfile;
+
+	if ((o->daemon || conf->global.daemon) && !o->foreground)
+		daemonize(pidfile);
+	else if (pidfile)
+		write_pidfile(pidfile, getpid());
+}
+
+/* Run the threads until a stop signal; the sockets are open. */
+static int serve(struct config *conf, struct options *o)
+{
+	unsigned nthreads = thread_count(conf);
+	struct runtime rt;
+	sigset_t sigs;
+
+	memset(&rt, 0, sizeof(rt));
+	rt.maxconn = o->maxconn;
+	rt.maxpipes = conf->global.maxpipes ? conf->global.maxpipes : rt.maxconn / 4;
+	/* before any thread exists, so that every thread has the new ids */
+	if (privs_apply(conf) < 0) {
+		fprintf(stderr, "[ALERT] start-up failed.\n");
+		return 1;
+	}
+	block_signals(&sigs);
+	if (runtime_start(&rt, conf, nthreads) < 0) {
+		fprintf(stderr, "[ALERT] cannot start worker threads: %s\n", strerror(errno));
+		return 1;
+	}
+	srv_state_start(&rt);
+	check_start_all(&rt);
+	stick_start(&rt);
+	if (cli_start(&rt) < 0) {
+		fprintf(stderr, "[ALERT] cannot start the runtime API.\n");
+		runtime_stop(&rt, 0);
+		runtime_join(&rt);
+		return 1;
+	}
+	master_serving(&o->mo);
+	if (!o->quiet && conf->debug)
+		fprintf(stderr, "sluice " SLUICE_VERSION " started: %u thread(s), maxconn %u\n",
+			nthreads, rt.maxconn);
+	wait_for_signals(&rt, &sigs);
+	cli_stop();
+	runtime_free(&rt);
+	check_free_all(conf);
+	listeners_close(conf);
+	log_close_targets(conf);
+	qsbr_shutdown();
+	return 0;
+}
+
+static void free_all(struct config *conf, struct options *o)
+{
+	config_free(conf);
+	map_free_all();
+	free(o->files);
+}
+
+/* A worker process forked by the master, over the master's sockets. */
+static int run_worker(struct config *conf, void *ctx)
+{
+	struct options *o = ctx;
+	int ret;
+
+	o->maxconn = size_limits(conf, thread_count(conf));
+	if (log_open_targets(conf) < 0) {
+		fprintf(stderr, "[ALERT] start-up failed.\n");
+		return 1;
+	}
+	ret = serve(conf, o);
+	free_all(conf, o);
+	return ret;
+}
+
+static int run_master(struct config *conf, struct options *o)
+{
+	const struct master_ops ops = {
+		.load = load_config, .nthreads = thread_count, .detach = detach,
+		.run = run_worker, .ctx = o,
+	};
+	int ret = master_main(&o->mo, &ops, conf);
+
+	map_free_all();
+	free(o->files);
+	return ret;
 }
 
 int main(int argc, char **argv)
 {
 	struct options o = { 0 };
 	struct config conf;
-	struct runtime rt;
-	unsigned nthreads;
-	sigset_t sigs;
-	int errors;
+	int errors, ret;
 
 	parse_args(argc, argv, &o);
 	config_init(&conf);
-	conf.check_only = o.check_only;
-	conf.foreground = o.foreground;
-	conf.debug = o.debug;
-	errors = cfg_load_files(&conf, o.nfiles, o.files);
+	errors = load_config(&conf, &o);
 	if (errors) {
 		fprintf(stderr, "[ALERT] %d error(s) found in configuration; fatal.\n", errors);
 		return 1;
@@ -282,44 +416,18 @@ int main(int argc, char **argv)
 	if (o.check_only) {
 		if (!o.quiet)
 			printf("Configuration file is valid\n");
-		config_free(&conf);
-		map_free_all();
-		free(o.files);
+		free_all(&conf, &o);
 		return 0;
 	}
-	nthreads = conf.global.nbthread ? conf.global.nbthread : count_cpus();
-	if (nthreads > MAX_THREADS)
-		nthreads = MAX_THREADS;
-	memset(&rt, 0, sizeof(rt));
-	rt.maxconn = size_limits(&conf, nthreads);
-	rt.maxpipes = conf.global.maxpipes ? conf.global.maxpipes : rt.maxconn / 4;
-	if (listeners_open(&conf, nthreads) || log_open_targets(&conf) < 0) {
+	if (o.mo.master_worker || conf.global.master_worker)
+		return run_master(&conf, &o);
+	o.maxconn = size_limits(&conf, thread_count(&conf));
+	if (listeners_open(&conf, thread_count(&conf)) || log_open_targets(&conf) < 0) {
 		fprintf(stderr, "[ALERT] start-up failed.\n");
 		return 1;
 	}
-	if ((o.daemon || conf.global.daemon) && !o.foreground)
-		daemonize(o.pidfile ? o.pidfile : conf.global.pidfile);
-	else if (o.pidfile || conf.global.pidfile)
-		write_pidfile(o.pidfile ? o.pidfile : conf.global.pidfile, getpid());
-	block_signals(&sigs);
-	if (runtime_start(&rt, &conf, nthreads) < 0) {
-		fprintf(stderr, "[ALERT] cannot start worker threads: %s\n", strerror(errno));
-		return 1;
-	}
-	srv_state_start(&rt);
-	check_start_all(&rt);
-	stick_start(&rt);
-	if (!o.quiet && conf.debug)
-		fprintf(stderr, "sluice " SLUICE_VERSION " started: %u thread(s), maxconn %u\n",
-			nthreads, rt.maxconn);
-	wait_for_signals(&rt, &sigs);
-	runtime_free(&rt);
-	check_free_all(&conf);
-	listeners_close(&conf);
-	log_close_targets(&conf);
-	qsbr_shutdown();
-	config_free(&conf);
-	map_free_all();
-	free(o.files);
-	return 0;
+	detach(&conf, &o);
+	ret = serve(&conf, &o);
+	free_all(&conf, &o);
+	return ret;
 }

@@ -448,6 +448,8 @@ static void warn_incomplete(const struct proxy *px)
 	if ((px->cap & PX_CAP_FE) && list_empty(&px->binds))
 		cfg_err_at(px->conf_file, px->conf_line, "warning: %s '%s' has no 'bind' line",
 			   proxy_cap_str(px->cap), px->name);
+	if (px->stats.enabled)
+		return;		/* it serves statistics itself */
 	/* HAProxy accepts it too: its connections simply fail. A listen that
 	 * routes elsewhere by default needs no server of its own. */
 	if (px->cap == PX_CAP_FE && !px->default_backend_name)

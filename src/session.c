@@ -24,6 +24,7 @@
 #include "sluice/vars.h"
 #include "sluice/listener.h"
 #include "sluice/log.h"
+#include "sluice/privs.h"
 #include "sluice/proxy.h"
 #include "sluice/relay.h"
 #include "sluice/sample.h"
@@ -429,6 +430,13 @@ static void session_start_connect(struct session *s)
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		set_term(s, 'R', 'C');	/* out of file descriptors or memory */
+		session_close(s);
+		return;
+	}
+	if (privs_bind_source(fd, s->srv, s->be, &s->cli_addr) < 0) {
+		privs_source_failed(s->w->conf, s->srv, s->be, errno);
+		close(fd);
+		set_term(s, 'R', 'C');	/* as HAProxy: a local resource problem */
 		session_close(s);
 		return;
 	}

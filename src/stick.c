@@ -1197,3 +1197,73 @@ void stktable_free(struct stktable *t)
 	free(t->id);
 	free(t);
 }
+
+/* ---- runtime API: walking and clearing (cli_table.c) ------------------ */
+
+long long stksess_expire_in(const struct stktable *t, const struct stksess *e, uint64_t now)
+{
+	int32_t idle = (int32_t)(rel_ms(t, now) - e->touched);
+
+	if (!t->expire)
+		return -1;
+	if (idle < 0)
+		idle = 0;
+	return (uint32_t)idle >= t->expire ? 0 : (long long)(t->expire - (uint32_t)idle);
+}
+
+/* Whole buckets at a time: a chain is short, and finishing it keeps the
+ * cursor a plain (shard, bucket) pair that survives unlocking. */
+int stktable_walk(struct stktable *t, struct stk_walk *cur, unsigned max, uint64_t now,
+		  stk_walk_fn fn, void *arg)
+{
+	uint32_t rnow = rel_ms(t, now);
+	unsigned seen = 0;
+
+	for (; cur->shard < t->nshards; cur->shard++, cur->bucket = 0) {
+		struct stk_shard *s = &t->shards[cur->shard];
+
+		pthread_mutex_lock(&s->lock);
+		for (; cur->bucket <= s->mask; cur->bucket++) {
+			uint32_t link;
+
+			if (seen >= max) {
+				pthread_mutex_unlock(&s->lock);
+				return 1;
+			}
+			for (link = s->buckets[cur->bucket]; link; link = link_entry(t, link)->hnext) {
+				struct stksess *e = link_entry(t, link);
+
+				if (is_expired(t, e, rnow))
+					continue;
+				fn(t, e, arg);
+				seen++;
+			}
+		}
+		pthread_mutex_unlock(&s->lock);
+	}
+	return 0;
+}
+
+unsigned stktable_clear(struct stktable *t)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < t->nshards; i++) {
+		struct stk_shard *s = &t->shards[i];
+		uint32_t link, next;
+
+		pthread_mutex_lock(&s->lock);
+		for (link = s->lru_head; link; link = next) {
+			struct stksess *e = link_entry(t, link);
+
+			next = e->lnext;
+			if (!is_unused(e))
+				continue;
+			entry_unlink(t, s, e);
+			slot_release(t, s, e);
+			n++;
+		}
+		pthread_mutex_unlock(&s->lock);
+	}
+	return n;
+}

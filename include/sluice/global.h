@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 #include "list.h"
+#include "privs.h"
 
 #define MAX_THREADS 64
 
@@ -34,7 +35,11 @@ struct global_cfg {
 	char *log_tag;		/* "log-tag", default "sluice" */
 	unsigned spread_checks;	/* "spread-checks" percent 0..50 (check.c) */
 	int ssl_server_verify;	/* "ssl-server-verify": 1 required (default), 0 none */
+	struct privs_cfg privs;	/* user, group, uid, gid, chroot, setcap (privs.c) */
 	char *hostname;		/* "localpeer"/"node" not supported; gethostname() */
+	int master_worker;	/* "master-worker" (master.c) */
+	int mworker_no_exit;	/* "master-worker no-exit-on-failure" */
+	unsigned hard_stop_after;	/* "hard-stop-after", ms; 0: none (master.c) */
 	const char *conf_file;	/* where "global" was first seen */
 	int conf_line;
 };

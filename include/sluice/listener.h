@@ -35,6 +35,7 @@ struct bind_conf {
 	char *interface;		/* SO_BINDTODEVICE */
 	char *name;			/* "name", NULL if none */
 	int accept_proxy;		/* reserved for the PROXY protocol */
+	int transparent;		/* "transparent": IP_TRANSPARENT before bind() (privs.c) */
 	_Atomic unsigned nbconn;	/* current connections through this bind */
 };
 

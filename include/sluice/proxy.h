@@ -2,7 +2,8 @@
  *
  * Owns: struct proxy and the proxy-level keywords (mode, maxconn, timeout,
  * option ..., retries, default_backend, default-server is in server.c,
- * balance/hash-type in lb.c, log/log-format in log.c, bind in bind.c).
+ * balance/hash-type in lb.c, log/log-format in log.c, bind in bind.c,
+ * stats in stats.c).
  * A "defaults" section is a struct proxy with cap PX_CAP_DEFAULTS that is
  * copied into each proxy that follows it.
  * Threading: configuration fields are read-only once workers run. Counters
@@ -18,6 +19,7 @@
 #include "server.h"
 #include "lb.h"
 #include "tcp_rules.h"
+#include "stats.h"
 
 #define PX_CAP_DEFAULTS	0x0
 #define PX_CAP_FE	0x1
@@ -98,6 +100,7 @@ struct proxy {
 	struct server *srv_last;
 	unsigned nb_srv;
 	struct server defsrv;		/* "default-server" template */
+	struct conn_src src;		/* "source" (privs.c), for servers without one */
 	struct lb lb;
 	struct tcpcheck_ruleset *tcpcheck;	/* check script (tcpcheck.h), NULL: connect only */
 	struct list stick_rules;	/* stick match/on/store-request (stick_rules.c) */
@@ -115,6 +118,7 @@ struct proxy {
 	struct logfmt *logfmt;		/* compiled at post-parse */
 
 	struct px_counters ctr;
+	struct stats_conf stats;	/* "stats" keywords (stats.c) */
 	struct proxy *next;
 };
 

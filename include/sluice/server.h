@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include "check.h"
 #include "list.h"
+#include "privs.h"
 #include "timer.h"
 
 struct proxy;
@@ -88,6 +89,7 @@ struct server {
 	unsigned maxqueue;		/* 0: unlimited */
 	unsigned pp_opts;		/* PP_OPT_* of "proxy-v2-options" (proxy_proto.h) */
 	struct check_conf chk;		/* check settings (check.h) */
+	struct conn_src src;		/* "source", wins over the backend's (privs.c) */
 
 	/* set up after parsing */
 	struct check *check;		/* health check, NULL without "check" */

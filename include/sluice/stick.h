@@ -177,6 +177,24 @@ unsigned stktable_avail(const struct stktable *t);	/* table_avl: size - count */
  * including hash buckets (for the benchmark and "show table"). */
 size_t stktable_mem_used(const struct stktable *t);
 
+/* Runtime API ("show table", "clear table"). stktable_walk() visits the
+ * entries not expired from *cur on, calling fn under a shard lock (fn may
+ * read data with stksess_get and stksess_key_sample, nothing that takes a
+ * shard lock), and stops once max entries were seen at a bucket boundary:
+ * 1 when more remain (call again with the same cursor, zeroed at first),
+ * 0 at the end. Entries inserted or removed meanwhile may be missed, as in
+ * HAProxy. */
+struct stk_walk {
+	unsigned shard, bucket;
+};
+typedef void (*stk_walk_fn)(struct stktable *t, struct stksess *e, void *arg);
+int stktable_walk(struct stktable *t, struct stk_walk *cur, unsigned max, uint64_t now,
+		  stk_walk_fn fn, void *arg);
+/* Milliseconds before e expires at now, -1 when the table never expires. */
+long long stksess_expire_in(const struct stktable *t, const struct stksess *e, uint64_t now);
+/* Remove every entry no session references; returns how many. */
+unsigned stktable_clear(struct stktable *t);
+
 /* Data of an entry. idx selects the element of array types (0 otherwise).
  * The legacy types fall back to the arrays as stktable_stores() says.
  * Each returns 1, or 0 when t does not keep that type/element. */

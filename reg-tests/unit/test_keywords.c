@@ -97,9 +97,9 @@ static void test_global_errors(void)
 		      "auto: needs as many CPUs as threads (3 threads, 2 CPUs)");
 	expect_errors("global\n  cpu-map 1/65 0\n  cpu-map 1 x\n  cpu-map 1\n", 3, "cpu-map");
 	expect_errors("global\n  tune.bufsize 512\n  tune.bufsize 2m\n", 2, "tune.bufsize");
-	expect_errors("global\n  master-worker\n", 1, "'master-worker' is not supported yet");
+	expect_errors("global\n  master-worker now\n", 1, "master-worker");
 	expect_errors("global\n  daemon now\n  maxconn\n  pidfile\n", 3, "takes no argument");
-	expect_errors("global\n  stats socket /tmp/x\n", 1, "unknown keyword 'stats'");
+	expect_errors("global\n  stats socket /tmp/x frob\n", 1, "frob");
 }
 
 static const char *const defaults_cfg =
