@@ -102,7 +102,10 @@ def test_broken_config_keeps_the_old_worker(sluice, servers, port, tmp_path):
     fe = port()
     mcli = tmp_path / "master.sock"
     sl = sluice(_cfg(fe, a), ports=[fe], args=["-W", "-S", str(mcli)])
+    # the master listens before it forks: wait for the worker to serve
+    assert wait_for(lambda: _try(fe), 10)
     worker = _children(sl.pid)
+    assert len(worker) == 1
     sl.cfg.write_text(_cfg(fe, a) + "backend broken\n    frobnicate\n")
     out = master_cli(mcli, "reload")
     assert "Success=0" in out and "frobnicate" in out, out
