@@ -32,6 +32,7 @@
 #include <sluice/global.h>
 #include <sluice/log.h>
 #include <sluice/loop.h>
+#include <sluice/privs.h>
 #include <sluice/proxy.h>
 #include <sluice/proxy_proto.h>
 #include <sluice/server.h>
@@ -460,6 +461,9 @@ static int conn_open(struct check_run *r, const struct tcpcheck_rule *rule)
 		return run_fail_errno(r, CHK_SOCKERR, errno);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	r->io.fd = fd;
+	/* the "source" of the server or backend (never usesrc: no client) */
+	if (privs_bind_source(fd, c->srv, c->srv->px, NULL) < 0)
+		return run_fail_errno(r, CHK_SOCKERR, errno);
 	if (connect(fd, (struct sockaddr *)&ss, addr_len(&ss)) < 0 && errno != EINPROGRESS)
 		return run_fail_errno(r, CHK_L4CON, errno);
 	if (loop_add(&c->w->loop, &r->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP) < 0)
