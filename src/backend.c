@@ -31,7 +31,7 @@ int server_take_slot(struct server *srv)
 	unsigned cur = atomic_load(&srv->cur_conns);
 
 	do {
-		if (srv->maxconn && cur >= srv->maxconn)
+		if (srv_maxconn(srv) && cur >= srv_maxconn(srv))
 			return 0;
 	} while (!atomic_compare_exchange_weak(&srv->cur_conns, &cur, cur + 1));
 	atomic_fetch_add_explicit(&srv->ctr.cum_sess, 1, memory_order_relaxed);
@@ -279,7 +279,7 @@ static void grant_waiters(struct worker *self, struct server *srv)
 		if (!p)
 			break;
 		cur = atomic_load(&srv->cur_conns);
-		if (srv->maxconn && cur >= srv->maxconn)
+		if (srv_maxconn(srv) && cur >= srv_maxconn(srv))
 			break;
 		if (!atomic_compare_exchange_strong(&srv->cur_conns, &cur, cur + 1))
 			continue;

@@ -15,6 +15,7 @@
 
 #include "sluice/cfg.h"
 #include "sluice/check.h"
+#include "sluice/backend.h"
 #include "sluice/cli.h"
 #include "sluice/global.h"
 #include "sluice/loop.h"
@@ -420,26 +421,61 @@ static void cmd_shutdown_sessions(struct cli_cmd_ctx *c, int argc, char **args)
 		srv_shutdown_sessions(s, 'K');
 }
 
-/* The limits are read on the data path with plain loads (server.h,
- * proxy.h, worker.h): changing them from this thread would be a data
- * race, so sluice says so instead of pretending. */
+/* The value of "set maxconn ... N": 0 (server: no limit) .. INT_MAX. */
+static int maxconn_value(struct cli_cmd_ctx *c, int argc, char **args, int at,
+			 unsigned min, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (at >= argc || !*args[at]) {
+		cli_out_str(c->out, "Integer value expected.\n");
+		return -1;
+	}
+	v = strtoul(args[at], &end, 10);
+	if (*end || args[at][0] == '-' || v < min || v > 2147483647UL) {
+		cli_out_str(c->out, "Value out of range.\n");
+		return -1;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* The limits are read atomically on the data path (srv_maxconn,
+ * px_maxconn, rt_maxconn). A raised limit serves waiters at once: a
+ * server's queue gets the new slots, paused listeners resume. */
 static void cmd_set_maxconn(struct cli_cmd_ctx *c, int argc, char **args)
 {
 	const char *what = argc > 2 ? args[2] : "";
+	struct server *s;
+	struct proxy *fe;
+	unsigned v;
 
-	if (strcmp(what, "server") && strcmp(what, "frontend") && strcmp(what, "global")) {
+	if (!strcmp(what, "server")) {
+		s = need_server(c, argc, args, 3);
+		if (!s || maxconn_value(c, argc, args, 4, 0, &v) < 0)
+			return;
+		__atomic_store_n(&s->maxconn, v, __ATOMIC_RELAXED);
+		backend_srv_up(s);
+	} else if (!strcmp(what, "frontend")) {
+		fe = argc > 3 ? config_find_proxy(c->conf, args[3], PX_CAP_FE) : NULL;
+		if (!fe) {
+			cli_out_str(c->out, "No such frontend.\n");
+			return;
+		}
+		if (maxconn_value(c, argc, args, 4, 0, &v) < 0)
+			return;
+		__atomic_store_n(&fe->maxconn, v, __ATOMIC_RELAXED);
+	} else if (!strcmp(what, "global")) {
+		if (maxconn_value(c, argc, args, 3, 1, &v) < 0)
+			return;
+		__atomic_store_n(&c->rt->maxconn, v, __ATOMIC_RELAXED);
+	} else {
 		cli_out_str(c->out, "'set maxconn' only supports 'frontend', 'server' and 'global'.\n");
 		return;
 	}
-	if (!strcmp(what, "server") && !need_server(c, argc, args, 3))
-		return;
-	if (!strcmp(what, "frontend") &&
-	    (argc < 4 || !config_find_proxy(c->conf, args[3], PX_CAP_FE))) {
-		cli_out_str(c->out, "No such frontend.\n");
-		return;
-	}
-	cli_printf(c->out, "'set maxconn %s' is not supported by sluice yet: "
-		   "change maxconn in the configuration and restart.\n", what);
+	if (c->rt)
+		runtime_slot_freed(c->rt);	/* paused listeners look again */
 }
 
 /* ---- the command table ----------------------------------------------------------- */
@@ -491,7 +527,7 @@ static const struct cli_cmd commands[] = {
 	{ { "set", "server" }, CLI_LVL_OPER, "set server <bk>/<srv> state|weight ...", "change a server's state (ready, drain, maint) or weight", cmd_set_server },
 	{ { "shutdown", "sessions" }, CLI_LVL_OPER, "shutdown sessions server <bk>/<srv>", "kill the sessions of a server", cmd_shutdown_sessions },
 	{ { "set", "table" }, CLI_LVL_ADMIN, "set table <table> key <k> data.<type> <v> ...", "create or update a stick table entry", cli_set_table },
-	{ { "set", "maxconn" }, CLI_LVL_ADMIN, "set maxconn server|frontend|global ...", "change a connection limit (not supported yet)", cmd_set_maxconn },
+	{ { "set", "maxconn" }, CLI_LVL_ADMIN, "set maxconn server|frontend|global ...", "change a connection limit", cmd_set_maxconn },
 	{ { "add", "server" }, CLI_LVL_ADMIN, "add server <bk>/<srv> <addr> [args]*", "add a server (in maintenance) to a backend", cli_add_server },
 	{ { "del", "server" }, CLI_LVL_ADMIN, "del server <bk>/<srv>", "remove a server in maintenance without sessions", cli_del_server },
 };

@@ -42,9 +42,9 @@ static enum limit take_slots(struct worker *w, struct bind_conf *bc)
 {
 	struct proxy *fe = bc->fe;
 
-	if (!counter_take(&w->rt->actconn, w->rt->maxconn))
+	if (!counter_take(&w->rt->actconn, rt_maxconn(w->rt)))
 		return LIMIT_GLOBAL;
-	if (!counter_take(&fe->feconn, fe->maxconn)) {
+	if (!counter_take(&fe->feconn, px_maxconn(fe))) {
 		atomic_fetch_sub(&w->rt->actconn, 1);
 		return LIMIT_FRONTEND;
 	}
@@ -65,8 +65,10 @@ static void give_back_slots(struct worker *w, struct bind_conf *bc)
 
 static int limits_allow(const struct worker *w, const struct bind_conf *bc)
 {
-	return (!w->rt->maxconn || atomic_load(&w->rt->actconn) < w->rt->maxconn) &&
-	       (!bc->fe->maxconn || atomic_load(&bc->fe->feconn) < bc->fe->maxconn) &&
+	unsigned gmax = rt_maxconn(w->rt), fmax = px_maxconn(bc->fe);
+
+	return (!gmax || atomic_load(&w->rt->actconn) < gmax) &&
+	       (!fmax || atomic_load(&bc->fe->feconn) < fmax) &&
 	       (!bc->maxconn || atomic_load(&bc->nbconn) < bc->maxconn);
 }
 

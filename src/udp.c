@@ -527,7 +527,7 @@ static void sess_end(struct udp_sess *s, const char *term)
 static int fe_take_slot(struct udp_listener *ul)
 {
 	struct proxy *fe = ul->front->fe;
-	unsigned max = fe->maxconn ? fe->maxconn : ul->uw->w->rt->maxconn;
+	unsigned max = px_maxconn(fe) ? px_maxconn(fe) : rt_maxconn(ul->uw->w->rt);
 
 	for (int tries = 0; tries < 2; tries++) {
 		unsigned v = atomic_fetch_add(&fe->feconn, 1);

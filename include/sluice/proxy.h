@@ -122,6 +122,13 @@ struct proxy {
 	struct proxy *next;
 };
 
+/* A frontend's maxconn, which "set maxconn frontend" may change at run
+ * time: read atomically on the data path. 0: only the global limit. */
+static inline unsigned px_maxconn(const struct proxy *px)
+{
+	return __atomic_load_n(&px->maxconn, __ATOMIC_RELAXED);
+}
+
 /* Allocate a proxy of the given cap, inheriting everything from defs (may be
  * NULL). Strings and lists are deep-copied. proxy_free() also frees the
  * binds, the servers and lb.hash_expr/hash_expr_str (lb ops deinit only

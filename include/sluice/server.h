@@ -137,11 +137,20 @@ static inline int srv_can_be_forced(const struct server *s)
 	       !(atomic_load_explicit(&s->admin, memory_order_relaxed) & SRV_ADMF_ANY_MAINT);
 }
 
+/* maxconn may be changed at run time ("set maxconn server"): readers on
+ * the data path load it atomically (a plain unsigned, so that keyword
+ * parsers can still take its address). 0: no limit. */
+static inline unsigned srv_maxconn(const struct server *s)
+{
+	return __atomic_load_n(&s->maxconn, __ATOMIC_RELAXED);
+}
+
 /* Has a free connection slot (maxconn not reached). */
 static inline int srv_has_slot(const struct server *s)
 {
-	return !s->maxconn ||
-	       atomic_load_explicit(&s->cur_conns, memory_order_relaxed) < s->maxconn;
+	unsigned max = srv_maxconn(s);
+
+	return !max || atomic_load_explicit(&s->cur_conns, memory_order_relaxed) < max;
 }
 
 /* Server keyword registry: handler gets the words after the keyword

@@ -89,6 +89,12 @@ struct runtime {
 	_Atomic int stopping;
 };
 
+/* The global maxconn, which "set maxconn global" may change at run time. */
+static inline unsigned rt_maxconn(const struct runtime *rt)
+{
+	return __atomic_load_n(&rt->maxconn, __ATOMIC_RELAXED);
+}
+
 int runtime_start(struct runtime *rt, struct config *conf, unsigned nworkers);
 /* Ask every worker to stop now (hard) or after draining (soft). */
 void runtime_stop(struct runtime *rt, int soft);

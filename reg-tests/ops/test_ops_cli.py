@@ -178,3 +178,28 @@ def test_prompt_mode_and_tcp_socket(sluice, servers, port, tmp_path):
     assert b"> " in buf and b"1 (initial 1)" in buf, buf
     s.sendall(b"quit\n")
     s.close()
+
+
+def test_set_maxconn_server_serves_the_queue(sluice, servers, port, tmp_path):
+    from lib.client import connect, read_line
+    s1 = servers.ident("s1")
+    fe = port()
+    admin = tmp_path / "admin.sock"
+    sluice(config(f"""
+        frontend fe
+            bind 127.0.0.1:{fe}
+            default_backend be
+        backend be
+            timeout queue 10s
+            server s1 {s1.addr} maxconn 1
+        """, global_extra=f"stats socket {admin} level admin"), ports=[fe])
+    _, first = hold_id(fe)
+    waiting = connect(fe)
+    time.sleep(0.3)
+    assert s1.accepted == 1          # the second one waits in the queue
+    assert cli(admin, "set maxconn server be/s1 2").strip() == ""
+    assert read_line(waiting) == "s1"
+    assert "Permission denied" not in cli(admin, "set maxconn global 500")
+    assert "Maxconn: 500" in cli(admin, "show info")
+    first.close()
+    waiting.close()

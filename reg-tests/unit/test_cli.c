@@ -172,7 +172,11 @@ static void test_servers(void)
 	UT_EQ_STR(run(CLI_LVL_OPER, "disable health be/s1", NULL),
 		  "Health checks are not configured on this server, cannot disable.\n\n");
 	UT_EQ_STR(run(CLI_LVL_OPER, "shutdown sessions server be/s1", NULL), "\n");
-	UT_CHECK(strstr(run(CLI_LVL_ADMIN, "set maxconn server be/s1 3", NULL), "not supported") != NULL);
+	UT_EQ_STR(run(CLI_LVL_ADMIN, "set maxconn server be/s1 3", NULL), "\n");
+	UT_EQ_INT((int)srv_maxconn(server_find(config_find_proxy(&conf, "be", PX_CAP_BE), "s1")), 3);
+	UT_EQ_STR(run(CLI_LVL_ADMIN, "set maxconn server be/s1 x", NULL), "Value out of range.\n\n");
+	UT_CHECK(strstr(run(CLI_LVL_OPER, "set maxconn server be/s1 4", NULL), "Permission denied") != NULL);
+	UT_EQ_STR(run(CLI_LVL_ADMIN, "set maxconn frontend nope 3", NULL), "No such frontend.\n\n");
 }
 
 static void test_add_del(void)
