@@ -65,9 +65,10 @@ deps:
 	sh admin/install-deps.sh
 
 test: test-deps
-	$(MAKE) sluice sluice-asan unit
+	$(MAKE) -j2 sluice sluice-asan unit
 	$(MAKE) test-unit
 	$(MAKE) test-reg
+	$(MAKE) -j2 fuzz
 	$(MAKE) test-fuzz
 	$(MAKE) test-asan
 
@@ -77,11 +78,22 @@ run: deps
 
 FUZZ_SRCS := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:fuzz/%.c=build/fuzz/%)
-build/fuzz/%: fuzz/%.c $(filter-out src/main.c,$(SRCS))
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -g -O1 -pthread \
+	  -DSLUICE_POOL_NOCACHE -DSLUICE_VERSION='"$(VERSION)"'
+FUZZOBJS := $(filter-out build/fuzzobj/main.o,$(SRCS:src/%.c=build/fuzzobj/%.o))
+
+# The library is compiled once for every target (instrumented, not linked
+# with the fuzzer's main), each target only adds its own file.
+build/fuzzobj/%.o: src/%.c $(wildcard include/sluice/*.h)
 	@mkdir -p $(dir $@)
-	clang -std=c11 -D_GNU_SOURCE -Iinclude -g -O1 -pthread \
-	  -fsanitize=fuzzer,address,undefined -DSLUICE_POOL_NOCACHE -DSLUICE_VERSION='"$(VERSION)"' \
-	  -o $@ $< $(filter-out src/main.c,$(SRCS)) -lssl -lcrypto -lcap
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
+
+.SECONDARY: $(FUZZOBJS)
+
+build/fuzz/%: fuzz/%.c $(FUZZOBJS)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	  -o $@ $< $(FUZZOBJS) -lssl -lcrypto -lcap
 fuzz: $(FUZZ_BINS)
 
 # A short smoke run of every fuzz target (crashes fail the test run).
