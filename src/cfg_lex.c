@@ -64,7 +64,7 @@ static void lex_end_word(struct lex_out *w)
 	w->in_word = 0;
 }
 
-static int hex_val(char c)
+int cfg_hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -98,8 +98,8 @@ static int lex_escape(const char **pp, struct lex_out *w)
 		*pp = p + 2;
 		return lex_put(w, '\r');
 	case 'x':
-		hi = hex_val(p[2]);
-		lo = hi < 0 ? -1 : hex_val(p[3]);
+		hi = cfg_hex_digit(p[2]);
+		lo = hi < 0 ? -1 : cfg_hex_digit(p[3]);
 		if (hi < 0 || lo < 0)
 			return lex_fail(w, "invalid \\x escape: expects two hexadecimal digits, as in \\x41");
 		if (!hi && !lo)

@@ -60,17 +60,6 @@ void udpcheck_unref(struct udpcheck *u)
 
 /* ---- pure helpers ---------------------------------------------------------- */
 
-static int hex_val(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 long udpcheck_hex_decode(const char *hex, uint8_t *out, size_t outsz, char *err, size_t errsz)
 {
 	size_t n = strlen(hex), i;
@@ -85,8 +74,8 @@ long udpcheck_hex_decode(const char *hex, uint8_t *out, size_t outsz, char *err,
 		return -1;
 	}
 	for (i = 0; i < n; i += 2) {
-		hi = hex_val(hex[i]);
-		lo = hex_val(hex[i + 1]);
+		hi = cfg_hex_digit(hex[i]);
+		lo = cfg_hex_digit(hex[i + 1]);
 		if (hi < 0 || lo < 0) {
 			snprintf(err, errsz, "'%c' at position %zu is not a hex digit",
 				 hi < 0 ? hex[i] : hex[i + 1], hi < 0 ? i + 1 : i + 2);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sluice/cfg.h"
 #include "sluice/cli.h"
 #include "sluice/global.h"
 #include "sluice/loop.h"
@@ -44,17 +45,6 @@ static struct stktable *find_table(struct cli_cmd_ctx *c, int argc, char **args,
 
 /* ---- keys -------------------------------------------------------------------------- */
 
-static int hex_val(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* A binary key is written in hex; bin must hold key_size bytes. */
 static int parse_bin_key(const struct stktable *t, const char *text, uint8_t *bin,
 			 struct stk_key *key)
@@ -64,7 +54,7 @@ static int parse_bin_key(const struct stktable *t, const char *text, uint8_t *bi
 	if (n % 2 || n / 2 > t->key_size)
 		return -1;
 	for (i = 0; i < n / 2; i++) {
-		int hi = hex_val(text[2 * i]), lo = hex_val(text[2 * i + 1]);
+		int hi = cfg_hex_digit(text[2 * i]), lo = cfg_hex_digit(text[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -1;

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sluice/cfg.h>
 #include <sluice/pattern.h>
 #include <sluice/sample.h>
 #include "sluice/errbuf.h"
@@ -479,14 +480,6 @@ static int parse_word(enum pat_method m, const char *text, struct pat_entry *e,
 	return e->u.str.ptr ? 0 : errbuf_fail(err, errsz, "out of memory");
 }
 
-static int hex_digit(char c)
-{
-	if (is_digit(c))
-		return c - '0';
-	c = (char)fold((unsigned char)c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 static int parse_hex(const char *text, struct pat_entry *e, char *err, size_t errsz)
 {
 	size_t n = strlen(text), i;
@@ -498,8 +491,8 @@ static int parse_hex(const char *text, struct pat_entry *e, char *err, size_t er
 	if (!e->u.str.ptr)
 		return errbuf_fail(err, errsz, "out of memory");
 	for (i = 0; i < n / 2; i++) {
-		hi = hex_digit(text[2 * i]);
-		lo = hex_digit(text[2 * i + 1]);
+		hi = cfg_hex_digit(text[2 * i]);
+		lo = cfg_hex_digit(text[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return errbuf_fail(err, errsz, "'%s' is not valid: '%c' is not a hex digit",
 					   text, hi < 0 ? text[2 * i] : text[2 * i + 1]);

@@ -106,6 +106,30 @@ struct server *server_find(const struct proxy *be, const char *name)
 	return NULL;
 }
 
+int server_dest_addr(const struct server *srv, const struct sockaddr *local,
+		     struct sockaddr_storage *out)
+{
+	int port;
+
+	memcpy(out, &srv->addr, sizeof(*out));
+	if (!(srv->flags & (SRV_F_NO_PORT | SRV_F_PORT_MAP)))
+		return 0;
+	if (!local)
+		return -1;
+	port = ntohs(local->sa_family == AF_INET6 ?
+		     ((const struct sockaddr_in6 *)local)->sin6_port :
+		     ((const struct sockaddr_in *)local)->sin_port);
+	if (srv->flags & SRV_F_PORT_MAP)
+		port += srv->port_offset;
+	if (port <= 0 || port > 65535)
+		return -1;
+	if (out->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)out)->sin6_port = htons((uint16_t)port);
+	else
+		((struct sockaddr_in *)out)->sin_port = htons((uint16_t)port);
+	return 0;
+}
+
 struct server *server_find_by_id(const struct proxy *be, int id)
 {
 	struct server *s;

@@ -268,29 +268,15 @@ static void session_timer_cb(struct timer *t)
 
 static int server_address(struct session *s, struct sockaddr_storage *ss)
 {
-	struct server *srv = s->srv;
 	struct sockaddr_storage local;
 	socklen_t len = sizeof(local);
-	int port;
 
-	memcpy(ss, &srv->addr, sizeof(*ss));
-	if (!(srv->flags & (SRV_F_NO_PORT | SRV_F_PORT_MAP)))
-		return 0;
+	if (!(s->srv->flags & (SRV_F_NO_PORT | SRV_F_PORT_MAP)))
+		return server_dest_addr(s->srv, NULL, ss);
 	/* The port depends on the one the client reached. */
 	if (getsockname(s->cli.fd, (struct sockaddr *)&local, &len) < 0)
 		return -1;
-	port = ntohs(local.ss_family == AF_INET6 ?
-		     ((struct sockaddr_in6 *)&local)->sin6_port :
-		     ((struct sockaddr_in *)&local)->sin_port);
-	if (srv->flags & SRV_F_PORT_MAP)
-		port += srv->port_offset;
-	if (port <= 0 || port > 65535)
-		return -1;
-	if (ss->ss_family == AF_INET6)
-		((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
-	else
-		((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
-	return 0;
+	return server_dest_addr(s->srv, (const struct sockaddr *)&local, ss);
 }
 
 static void srv_io_cb(struct io *io, uint32_t ev);

@@ -1399,14 +1399,6 @@ static int parse_connect(struct cfg_ctx *ctx, struct tcpcheck_rule *r, int argc,
 	return 0;
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (char)tolower((unsigned char)c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* Returns a malloc'd byte string, or NULL after an error. */
 static uint8_t *parse_hex(struct cfg_ctx *ctx, const char *kw, const char *hex, size_t *len)
 {
@@ -1421,8 +1413,8 @@ static uint8_t *parse_hex(struct cfg_ctx *ctx, const char *kw, const char *hex, 
 	if (!out)
 		return cfg_err(ctx, "out of memory"), NULL;
 	for (i = 0; i < n; i += 2) {
-		hi = hex_digit(hex[i]);
-		lo = hex_digit(hex[i + 1]);
+		hi = cfg_hex_digit(hex[i]);
+		lo = cfg_hex_digit(hex[i + 1]);
 		if (hi < 0 || lo < 0) {
 			free(out);
 			cfg_err(ctx, "'%s': '%c' is not a hex digit in '%s'", kw,

@@ -369,23 +369,7 @@ static struct server *choose_server(struct udp_sess *s, const struct smp_ctx *ct
  * port the client reached, as for TCP. */
 static int server_address(const struct udp_sess *s, struct sockaddr_storage *ss)
 {
-	const struct server *srv = s->srv;
-	int port;
-
-	memcpy(ss, &srv->addr, sizeof(*ss));
-	if (!(srv->flags & (SRV_F_NO_PORT | SRV_F_PORT_MAP)))
-		return 0;
-	port = ntohs(s->local.sa.sa_family == AF_INET6 ? s->local.in6.sin6_port
-						      : s->local.in.sin_port);
-	if (srv->flags & SRV_F_PORT_MAP)
-		port += srv->port_offset;
-	if (port <= 0 || port > 65535)
-		return -1;
-	if (ss->ss_family == AF_INET6)
-		((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
-	else
-		((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
-	return 0;
+	return server_dest_addr(s->srv, &s->local.sa, ss);
 }
 
 /* Built once per session and server: the addresses never change. */

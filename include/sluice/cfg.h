@@ -108,6 +108,9 @@ void cfg_register_postparser(struct cfg_postparser *pp);
 void cfg_err_at(const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* The value of one hexadecimal digit (either case), or -1. */
+int cfg_hex_digit(char c);
+
 /* Parse a time ("10", "10ms", "2s", "1m", "1h", "1d"; default unit ms)
  * into milliseconds. Returns 0 or -1. */
 int cfg_parse_time(const char *s, unsigned *ms);

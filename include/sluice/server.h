@@ -175,6 +175,12 @@ void srv_register_keywords(struct srv_kw_list *list);
 int srv_cfg_err(struct cfg_ctx *ctx, const struct server *s, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 struct server *server_find(const struct proxy *be, const char *name);
+/* Where to connect to srv: its address, with the port of local (the
+ * address the client reached) when the server line has no port or a
+ * "+N"/"-N" offset. 0, or -1 when a port is needed and local is NULL or
+ * the port falls out of range. */
+int server_dest_addr(const struct server *srv, const struct sockaddr *local,
+		     struct sockaddr_storage *out);
 /* The server of be whose id (puid) is id, or NULL. */
 struct server *server_find_by_id(const struct proxy *be, int id);
 /* Initialise s from the backend's default-server template, or from the
