@@ -75,6 +75,27 @@ int cfg_hex_digit(char c)
 	return -1;
 }
 
+long cfg_hex_decode(const char *hex, uint8_t *out, size_t outsz, size_t *bad)
+{
+	size_t n = strlen(hex), i;
+	int hi, lo;
+
+	if (n % 2)
+		return -1;
+	if (n / 2 > outsz)
+		return -2;
+	for (i = 0; i < n; i += 2) {
+		hi = cfg_hex_digit(hex[i]);
+		lo = cfg_hex_digit(hex[i + 1]);
+		if (hi < 0 || lo < 0) {
+			*bad = hi < 0 ? i : i + 1;
+			return -3;
+		}
+		out[i / 2] = (uint8_t)(hi << 4 | lo);
+	}
+	return (long)(n / 2);
+}
+
 /* *pp points at a backslash. Consumes the escape sequence. An unknown
  * sequence keeps its backslash, as HAProxy does, so regexes such as "\d"
  * survive unquoted. */

@@ -62,28 +62,16 @@ void udpcheck_unref(struct udpcheck *u)
 
 long udpcheck_hex_decode(const char *hex, uint8_t *out, size_t outsz, char *err, size_t errsz)
 {
-	size_t n = strlen(hex), i;
-	int hi, lo;
+	size_t n = strlen(hex), bad = 0;
+	long r = cfg_hex_decode(hex, out, outsz, &bad);
 
-	if (n % 2) {
+	if (r == -1)
 		snprintf(err, errsz, "an even number of hex digits is needed, got %zu", n);
-		return -1;
-	}
-	if (n / 2 > outsz) {
+	else if (r == -2)
 		snprintf(err, errsz, "%zu bytes is more than the %zu allowed", n / 2, outsz);
-		return -1;
-	}
-	for (i = 0; i < n; i += 2) {
-		hi = cfg_hex_digit(hex[i]);
-		lo = cfg_hex_digit(hex[i + 1]);
-		if (hi < 0 || lo < 0) {
-			snprintf(err, errsz, "'%c' at position %zu is not a hex digit",
-				 hi < 0 ? hex[i] : hex[i + 1], hi < 0 ? i + 1 : i + 2);
-			return -1;
-		}
-		out[i / 2] = (uint8_t)(hi << 4 | lo);
-	}
-	return (long)(n / 2);
+	else if (r == -3)
+		snprintf(err, errsz, "'%c' at position %zu is not a hex digit", hex[bad], bad + 1);
+	return r < 0 ? -1 : r;
 }
 
 /* Show up to max bytes of p in dst: as hex, or as text with anything but

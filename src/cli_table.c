@@ -49,19 +49,13 @@ static struct stktable *find_table(struct cli_cmd_ctx *c, int argc, char **args,
 static int parse_bin_key(const struct stktable *t, const char *text, uint8_t *bin,
 			 struct stk_key *key)
 {
-	size_t n = strlen(text), i;
+	size_t bad;
+	long n = cfg_hex_decode(text, bin, t->key_size, &bad);
 
-	if (n % 2 || n / 2 > t->key_size)
+	if (n < 0)
 		return -1;
-	for (i = 0; i < n / 2; i++) {
-		int hi = cfg_hex_digit(text[2 * i]), lo = cfg_hex_digit(text[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -1;
-		bin[i] = (uint8_t)(hi << 4 | lo);
-	}
 	key->ptr = bin;
-	key->len = n / 2;
+	key->len = (size_t)n;
 	return 0;
 }
 

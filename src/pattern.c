@@ -482,22 +482,16 @@ static int parse_word(enum pat_method m, const char *text, struct pat_entry *e,
 
 static int parse_hex(const char *text, struct pat_entry *e, char *err, size_t errsz)
 {
-	size_t n = strlen(text), i;
-	int hi, lo;
+	size_t n = strlen(text), bad = 0;
 
 	if (!n || n % 2)
 		return errbuf_fail(err, errsz, "'%s' is not valid: expects an even number of hex digits, like 48656c6c6f", text);
 	e->u.str.ptr = malloc(n / 2);
 	if (!e->u.str.ptr)
 		return errbuf_fail(err, errsz, "out of memory");
-	for (i = 0; i < n / 2; i++) {
-		hi = cfg_hex_digit(text[2 * i]);
-		lo = cfg_hex_digit(text[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return errbuf_fail(err, errsz, "'%s' is not valid: '%c' is not a hex digit",
-					   text, hi < 0 ? text[2 * i] : text[2 * i + 1]);
-		e->u.str.ptr[i] = (char)(hi << 4 | lo);
-	}
+	if (cfg_hex_decode(text, (uint8_t *)e->u.str.ptr, n / 2, &bad) < 0)
+		return errbuf_fail(err, errsz, "'%s' is not valid: '%c' is not a hex digit",
+				   text, text[bad]);
 	e->u.str.len = n / 2;
 	return 0;
 }

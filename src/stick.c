@@ -665,7 +665,9 @@ static struct stksess *create_locked(struct stktable *t, struct stk_shard *s,
 	return slot ? entry_insert(t, s, slot, k, now) : NULL;
 }
 
-struct stksess *stktable_get(struct stktable *t, const struct stk_key *key, uint64_t now)
+/* The entry of key with a reference taken; created when absent if create. */
+static struct stksess *find_entry(struct stktable *t, const struct stk_key *key, uint64_t now,
+				  int create)
 {
 	uint32_t rnow = rel_ms(t, now);
 	struct stk_shard *s;
@@ -678,27 +680,20 @@ struct stksess *stktable_get(struct stktable *t, const struct stk_key *key, uint
 	pthread_mutex_lock(&s->lock);
 	purge_locked(t, s, rnow, PURGE_STEPS);
 	e = found_locked(t, s, hash_find(t, s, &k), rnow);
-	if (!e)
+	if (!e && create)
 		e = create_locked(t, s, &k, rnow);
 	pthread_mutex_unlock(&s->lock);
 	return e;
 }
 
+struct stksess *stktable_get(struct stktable *t, const struct stk_key *key, uint64_t now)
+{
+	return find_entry(t, key, now, 1);
+}
+
 struct stksess *stktable_lookup(struct stktable *t, const struct stk_key *key, uint64_t now)
 {
-	uint32_t rnow = rel_ms(t, now);
-	struct stk_shard *s;
-	struct stksess *e;
-	struct nkey k;
-
-	if (!key_norm(t, key, &k))
-		return NULL;
-	s = shard_of(t, k.hash);
-	pthread_mutex_lock(&s->lock);
-	purge_locked(t, s, rnow, PURGE_STEPS);
-	e = found_locked(t, s, hash_find(t, s, &k), rnow);
-	pthread_mutex_unlock(&s->lock);
-	return e;
+	return find_entry(t, key, now, 0);
 }
 
 void stksess_release(struct stktable *t, struct stksess *e, int touch, uint64_t now)

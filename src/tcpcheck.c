@@ -1402,9 +1402,8 @@ static int parse_connect(struct cfg_ctx *ctx, struct tcpcheck_rule *r, int argc,
 /* Returns a malloc'd byte string, or NULL after an error. */
 static uint8_t *parse_hex(struct cfg_ctx *ctx, const char *kw, const char *hex, size_t *len)
 {
-	size_t n = strlen(hex), i;
+	size_t n = strlen(hex), bad = 0;
 	uint8_t *out;
-	int hi, lo;
 
 	if (!n || n % 2)
 		return cfg_err(ctx, "'%s' expects an even number of hex digits, got '%s'", kw, hex),
@@ -1412,16 +1411,10 @@ static uint8_t *parse_hex(struct cfg_ctx *ctx, const char *kw, const char *hex, 
 	out = malloc(n / 2);
 	if (!out)
 		return cfg_err(ctx, "out of memory"), NULL;
-	for (i = 0; i < n; i += 2) {
-		hi = cfg_hex_digit(hex[i]);
-		lo = cfg_hex_digit(hex[i + 1]);
-		if (hi < 0 || lo < 0) {
-			free(out);
-			cfg_err(ctx, "'%s': '%c' is not a hex digit in '%s'", kw,
-				hi < 0 ? hex[i] : hex[i + 1], hex);
-			return NULL;
-		}
-		out[i / 2] = (uint8_t)(hi << 4 | lo);
+	if (cfg_hex_decode(hex, out, n / 2, &bad) < 0) {
+		free(out);
+		cfg_err(ctx, "'%s': '%c' is not a hex digit in '%s'", kw, hex[bad], hex);
+		return NULL;
 	}
 	*len = n / 2;
 	return out;

@@ -16,6 +16,7 @@
 #define SLUICE_CFG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct proxy;
 struct server;
@@ -110,6 +111,11 @@ void cfg_err_at(const char *file, int line, const char *fmt, ...)
 
 /* The value of one hexadecimal digit (either case), or -1. */
 int cfg_hex_digit(char c);
+/* Decode hex digits (an even number, either case) into out[0..outsz).
+ * Returns the number of bytes, or -1 (odd number of digits), -2 (more
+ * than outsz bytes) or -3 with *bad set to the index of the first
+ * character that is not a hex digit. Callers word their own messages. */
+long cfg_hex_decode(const char *hex, uint8_t *out, size_t outsz, size_t *bad);
 
 /* Parse a time ("10", "10ms", "2s", "1m", "1h", "1d"; default unit ms)
  * into milliseconds. Returns 0 or -1. */
